@@ -1,0 +1,56 @@
+"""The `ChatError` family: raised by the core, translated only at the edges.
+
+Every message says what went wrong *and what to do next*, because the reader is often a
+model deciding which tool to call.
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    """Base class for every error a chatter can cause and recover from."""
+
+    code = "chat_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ChatError):
+    code = "invalid_input"
+
+
+class UnknownClient(ChatError):
+    code = "unknown_client"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Unknown or expired client_id (identities that stop calling are removed after a "
+            "while). Start over: call enter_queue to meet a stranger, or join_room to meet in "
+            "a private room; each returns a new client_id."
+        )
+
+
+class NotInRoom(ChatError):
+    code = "not_in_room"
+
+
+class RoomFull(ChatError):
+    code = "room_full"
+
+
+class RoomNotJoinable(ChatError):
+    code = "room_not_joinable"
+
+
+class MailboxFull(ChatError):
+    code = "mailbox_full"
+
+
+class NobodyToTalkTo(ChatError):
+    code = "nobody_to_talk_to"
+
+
+class BadCursor(ChatError):
+    code = "bad_cursor"

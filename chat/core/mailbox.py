@@ -1,0 +1,101 @@
+"""A chatter's mailbox: an ordered log that reading never empties.
+
+Ids increase by one per mailbox. `hand_out` gives away everything after the confirmed cursor
+and remembers how far it went; `confirm` is the only thing that removes entries. A wait whose
+answer never reached the client therefore costs nothing: the next wait that confirms less
+than was handed out gets the same entries again (Telegram's `getUpdates` offset rule).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chat.core.errors import BadCursor, MailboxFull
+
+EntryKind = Literal["message", "event"]
+EventName = Literal["matched", "joined", "left", "room_closed"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message or event as its recipient sees it."""
+
+    id: int  # position in the recipient's mailbox: pass it back as `after`
+    kind: EntryKind
+    room_id: str
+    at: float  # seconds since the epoch, UTC
+    sender: str | None = None  # display name of the author (messages) or subject (events)
+    text: str | None = None
+    event: EventName | None = None
+    reason: str | None = None  # for `left`: "left", "next", "idle"; for `room_closed`: "staff"
+    message_id: int | None = None  # the room-wide number the sender was given
+
+
+@dataclass
+class Mailbox:
+    size: int
+    ttl: float
+    entries: deque[Entry] = field(default_factory=deque)
+    last_id: int = 0  # highest id ever appended
+    confirmed: int = 0  # everything up to here is acknowledged and gone
+    handed_out: int = 0  # highest id any wait has returned
+    messages: int = 0  # how many of `entries` are messages (the size bound counts only these)
+
+    def append(self, now: float, *, kind: EntryKind, room_id: str, **data: object) -> Entry:
+        """Add an entry. Messages respect the size bound; events always fit, because losing a
+        `left` or `room_closed` would leave the reader in a room that no longer holds them."""
+        self.expire(now)
+        if kind == "message" and not self.has_room(now):
+            raise MailboxFull(f"the recipient's mailbox is full ({self.size} unread messages)")
+        self.last_id += 1
+        entry = Entry(id=self.last_id, kind=kind, room_id=room_id, at=now, **data)  # type: ignore[arg-type]
+        self.entries.append(entry)
+        self.messages += kind == "message"
+        return entry
+
+    def has_room(self, now: float) -> bool:
+        """Whether one more message fits."""
+        self.expire(now)
+        return self.messages < self.size
+
+    def _drop_oldest(self) -> Entry:
+        gone = self.entries.popleft()
+        self.messages -= gone.kind == "message"
+        return gone
+
+    def confirm(self, upto: int | None) -> None:
+        """Acknowledge entries up to `upto`; None acknowledges all that was handed out."""
+        if upto is None:
+            upto = self.handed_out
+        elif upto > self.handed_out:
+            raise BadCursor(
+                f"after={upto} is beyond the last entry you were given ({self.handed_out}). "
+                "Pass the id of the last message you received, or omit after."
+            )
+        if upto <= self.confirmed:
+            return
+        self.confirmed = upto
+        while self.entries and self.entries[0].id <= upto:
+            self._drop_oldest()
+
+    def hand_out(self, now: float) -> list[Entry]:
+        """Everything not yet confirmed, oldest first; remembers how far it went."""
+        self.expire(now)
+        batch = list(self.entries)
+        if batch:
+            self.handed_out = max(self.handed_out, batch[-1].id)
+        return batch
+
+    def pending(self) -> int:
+        return len(self.entries)
+
+    def expire(self, now: float) -> None:
+        """Drop entries older than the TTL: their reader has been away far longer than the
+        idle timeout, so nobody is left to read them."""
+        limit = now - self.ttl
+        while self.entries and self.entries[0].at < limit:
+            gone = self._drop_oldest()
+            self.confirmed = max(self.confirmed, gone.id)
+            self.handed_out = max(self.handed_out, gone.id)

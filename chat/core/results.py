@@ -1,0 +1,103 @@
+"""What each use case returns: plain dataclasses that the MCP layer returns as structured
+output (FastMCP derives the output schema from them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Generic, Literal, TypeVar
+
+from chat.core.mailbox import Entry
+
+T = TypeVar("T")
+
+
+def iso(ts: float) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, e.g. 2026-11-24T13:37:13.123Z."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A result plus the doorbell channels the change must ring."""
+
+    value: T
+    wake: tuple[str, ...] = ()
+
+
+@dataclass
+class QueueResult:
+    client_id: str
+    display_name: str
+    status: Literal["waiting", "matched"]
+    position: int | None = None  # 1 = next to be matched
+    queue_length: int | None = None
+    room_id: str | None = None
+    partner: str | None = None  # the partner's display name
+    hint: str = ""
+
+
+@dataclass
+class JoinResult:
+    client_id: str
+    display_name: str
+    room_id: str
+    created: bool  # True when this call created the room
+    members: list[str]  # display names of everyone in the room, you included
+    capacity: int
+    hint: str = ""
+
+
+@dataclass
+class SendResult:
+    message_id: int  # the message's number in this room
+    sent_at: str  # UTC ISO-8601
+    room_id: str
+    recipients: int
+
+
+@dataclass
+class Item:
+    id: int  # pass the last one back as `after` to confirm receipt
+    kind: Literal["message", "event"]
+    room_id: str
+    at: str  # UTC ISO-8601
+    sender: str | None = None  # who wrote it, or whom the event is about
+    text: str | None = None
+    event: str | None = None  # matched | joined | left | room_closed
+    reason: str | None = None
+    message_id: int | None = None
+
+    @classmethod
+    def of(cls, e: Entry) -> Item:
+        return cls(e.id, e.kind, e.room_id, iso(e.at), e.sender, e.text, e.event, e.reason,
+                   e.message_id)
+
+
+@dataclass
+class WaitResult:
+    status: Literal["delivered", "timeout", "superseded"]
+    items: list[Item] = field(default_factory=list)
+    last_id: int | None = None  # pass as `after` on your next wait
+    hint: str = ""
+
+
+@dataclass
+class LeaveResult:
+    left: Literal["room", "queue", "nothing"]
+    room_id: str | None = None
+    hint: str = ""
+
+
+@dataclass
+class StatusResult:
+    client_id: str
+    display_name: str
+    state: Literal["idle", "queued", "in_room"]
+    position: int | None = None
+    queue_length: int | None = None
+    room_id: str | None = None
+    room_kind: Literal["matched", "private"] | None = None
+    members: list[str] = field(default_factory=list)
+    pending: int = 0  # entries waiting for you in wait_for_message
+    hint: str = ""

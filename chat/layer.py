@@ -1,0 +1,45 @@
+"""The only module that touches the Channels channel layer.
+
+The layer carries doorbells, never messages: messages live in the chat state's mailbox logs.
+A channel layer delivers at most once (a full channel refuses, a cancelled Redis receive can
+drop one), so a lost doorbell must cost nothing: waiters re-read the log on every tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from channels.exceptions import ChannelFull
+from channels.layers import BaseChannelLayer
+
+log = logging.getLogger(__name__)
+
+RING = {"type": "chat.ring"}
+
+
+class Doorbells:
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+
+    async def new_channel(self) -> str:
+        """A fresh channel for one wait; only this process receives on it."""
+        return await self.layer.new_channel(prefix="mcpchat.wait.")
+
+    async def ring(self, channels: Iterable[str]) -> None:
+        for channel in channels:
+            try:
+                await self.layer.send(channel, RING)
+            except ChannelFull:
+                # The waiter already has doorbells it has not answered; one more adds nothing.
+                log.debug("doorbell channel %s is full", channel)
+
+    async def wait(self, channel: str, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a ring; True if one came."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.layer.receive(channel)
+            return True
+        except TimeoutError:
+            return False

@@ -1,0 +1,166 @@
+"""The MCP tools: thin adapters that validate, call one service and return a typed result.
+
+Docstrings here are product surface: a model reads them to learn how to chat.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from chat.core.errors import ChatError
+from chat.core.results import (
+    JoinResult,
+    LeaveResult,
+    QueueResult,
+    SendResult,
+    StatusResult,
+    WaitResult,
+)
+from chat.runtime import service
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ClientId = Annotated[
+    str,
+    Field(description="Your client_id, as returned by enter_queue or join_room.",
+          min_length=1, max_length=100),
+]
+RoomId = Annotated[
+    str | None,
+    Field(description="Optional: the room you are in. Omit it when you are in one room.",
+          max_length=64),
+]
+DisplayName = Annotated[
+    str | None,
+    Field(description="The name others see (1-32 printable characters). Omit for a random "
+          "guest name.", max_length=200),
+]
+
+INSTRUCTIONS = """\
+mcpchat connects you with other people (or agents) for a live text chat.
+Start with enter_queue (meet a random stranger) or join_room (meet someone in a private room
+by sharing its room_id). Both return your client_id: pass it to every other tool.
+Then loop: wait_for_message (blocks until something arrives or the timeout passes), reply with
+send_message, and call wait_for_message again with after=<last_id> to confirm what you got.
+Events (matched, joined, left, room_closed) arrive through wait_for_message too.
+Call leave_chat when you are done.
+"""
+
+mcp = FastMCP("mcpchat", instructions=INSTRUCTIONS, mask_error_details=True)
+
+
+def chat_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn the core's ChatError into an MCP tool error (isError) with its guidance."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ChatError as e:
+            raise ToolError(e.message) from e
+
+    return wrapper
+
+
+@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@chat_errors
+async def enter_queue(
+    display_name: DisplayName = None,
+    client_id: Annotated[str | None, Field(
+        description="Optional: your client_id, to leave your current chat and meet someone new "
+        "(\"next\"). Omit it the first time.", max_length=100)] = None,
+) -> QueueResult:
+    """Meet a random stranger: join the matching queue (first in, first out).
+
+    Call it once to start; it returns your client_id. status is "matched" (with room_id and
+    partner) if someone was waiting, else "waiting" with your position: then call
+    wait_for_message, where a "matched" event arrives. Calling it again with your client_id
+    leaves your current partner and finds a new one.
+    """
+    return await service().enter_queue(client_id, display_name)
+
+
+@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@chat_errors
+async def join_room(
+    room_id: Annotated[str | None, Field(
+        description="The private room to join (1-64 of A-Z a-z 0-9 _ -); a new id creates it. "
+        "Omit it to create a room with an unguessable id to share.", max_length=64)] = None,
+    display_name: DisplayName = None,
+    client_id: Annotated[str | None, Field(
+        description="Optional: your existing client_id, to move into this room.",
+        max_length=100)] = None,
+) -> JoinResult:
+    """Meet someone in a private room by id: share the room_id with them.
+
+    Returns your client_id and the members present. Others in the room get a "joined" event.
+    A full room, or a room made by the matching queue, is refused.
+    """
+    return await service().join_room(room_id, display_name, client_id)
+
+
+@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@chat_errors
+async def send_message(
+    message: Annotated[str, Field(description="The text to send.")],
+    client_id: ClientId,
+    room_id: RoomId = None,
+) -> SendResult:
+    """Send a message to everyone else in your room.
+
+    Returns the message's number in the room and its UTC timestamp. If the recipient has too
+    many unread messages you get an error and nothing is sent: wait for their reply first.
+    """
+    return await service().send(client_id, room_id, message)
+
+
+@mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=True))
+@chat_errors
+async def wait_for_message(
+    client_id: ClientId,
+    ctx: Context,
+    room_id: RoomId = None,
+    timeout: Annotated[float, Field(
+        description="Seconds to wait (0-300). Keep it under 60 unless your client resets its "
+        "timeout on progress notifications.", ge=0, le=300)] = 30,
+    after: Annotated[int | None, Field(
+        description="The last_id of your previous wait: confirms you received up to there. "
+        "Anything not confirmed is delivered again.", ge=0)] = None,
+) -> WaitResult:
+    """Receive messages and events (matched, joined, left, room_closed), oldest first.
+
+    Returns at once with everything pending, or blocks until something arrives or timeout
+    seconds pass (status "timeout": nothing new, just call again). Always pass after=last_id
+    from your previous result so nothing is lost or repeated.
+    """
+
+    async def progress(elapsed: float, total: float) -> None:
+        await ctx.report_progress(elapsed, total, "waiting for messages")
+
+    return await service().wait(client_id, room_id, timeout, after, progress)
+
+
+@mcp.tool(annotations=ToolAnnotations(destructiveHint=False, openWorldHint=True))
+@chat_errors
+async def leave_chat(client_id: ClientId, room_id: RoomId = None) -> LeaveResult:
+    """Leave your room or the queue; the others get a "left" event.
+
+    Your client_id stays valid: call enter_queue or join_room with it to chat again.
+    """
+    return await service().leave(client_id, room_id)
+
+
+@mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+@chat_errors
+async def get_status(client_id: ClientId) -> StatusResult:
+    """Where you are: queued (with position), in a room (with members) or idle, and how many
+    messages and events are waiting for you in wait_for_message."""
+    return await service().status(client_id)

@@ -1,0 +1,48 @@
+"""One chat service per process, and the background work that keeps it tidy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chat.layer import Doorbells
+from chat.services import ChatService
+from chat.state.memory import MemoryChatState
+
+log = logging.getLogger(__name__)
+
+_service: ChatService | None = None
+
+
+def service() -> ChatService:
+    """The process's chat service, built from settings on first use."""
+    global _service
+    if _service is None:
+        config = settings.MCPCHAT
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("CHANNEL_LAYERS must define a default channel layer")
+        _service = ChatService(MemoryChatState(config), Doorbells(layer), config)
+    return _service
+
+
+def reset_service() -> None:
+    """Forget the service (tests start each case with empty chat state)."""
+    global _service
+    _service = None
+
+
+async def reap_forever() -> None:
+    """Sweep idle identities out every reap interval until cancelled."""
+    while True:
+        svc = service()
+        await asyncio.sleep(svc.config.reap_interval)
+        try:
+            gone = await svc.reap()
+            if gone:
+                log.info("reaped %d idle chatter(s)", gone)
+        except Exception:
+            log.exception("reaping failed")

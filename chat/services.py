@@ -1,0 +1,107 @@
+"""Use cases over a `ChatState` and the doorbells: what each MCP tool asks for.
+
+Every mutation follows one rule: change the state atomically, then ring the doorbells the
+change names. Waiting follows the delivery rule in ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from chat.core import validation
+from chat.core.config import ChatConfig
+from chat.core.results import (
+    Item,
+    JoinResult,
+    LeaveResult,
+    Outcome,
+    QueueResult,
+    SendResult,
+    StatusResult,
+    WaitResult,
+)
+from chat.layer import Doorbells
+from chat.state.base import ChatState
+
+T = TypeVar("T")
+Progress = Callable[[float, float], Awaitable[None]]  # (elapsed, total) -> None
+
+
+class ChatService:
+    def __init__(self, state: ChatState, bells: Doorbells, config: ChatConfig) -> None:
+        self.state = state
+        self.bells = bells
+        self.config = config
+        self.listeners: list[Callable[[], None]] = []  # told after every change (monitor)
+
+    async def _apply(self, outcome: Outcome[T]) -> T:
+        await self.bells.ring(outcome.wake)
+        for listener in self.listeners:
+            listener()
+        return outcome.value
+
+    async def enter_queue(self, client_id: str | None, display_name: str | None) -> QueueResult:
+        return await self._apply(await self.state.enter_queue(client_id, display_name))
+
+    async def join_room(
+        self, room_id: str | None, display_name: str | None, client_id: str | None = None
+    ) -> JoinResult:
+        return await self._apply(await self.state.join_room(room_id, display_name, client_id))
+
+    async def send(self, client_id: str, room_id: str | None, text: str) -> SendResult:
+        return await self._apply(await self.state.send(client_id, room_id, text))
+
+    async def leave(self, client_id: str, room_id: str | None) -> LeaveResult:
+        return await self._apply(await self.state.leave(client_id, room_id))
+
+    async def status(self, client_id: str) -> StatusResult:
+        return await self.state.status(client_id)
+
+    async def reap(self) -> int:
+        return await self._apply(await self.state.reap())
+
+    async def wait(
+        self,
+        client_id: str,
+        room_id: str | None = None,
+        timeout: float | None = None,
+        after: int | None = None,
+        progress: Progress | None = None,
+    ) -> WaitResult:
+        """Return pending entries at once, or wait for a doorbell or the timeout."""
+        cfg = self.config
+        timeout = validation.wait_timeout(timeout, cfg.default_wait, cfg.max_wait)
+        channel = await self.bells.new_channel()
+        begun = await self.state.begin_wait(client_id, room_id, after, channel)
+        generation = await self._apply(begun)  # rings the wait this one replaces
+        clock = asyncio.get_running_loop().time
+        start = clock()
+        deadline, next_progress = start + timeout, start + cfg.progress_interval
+        try:
+            while True:
+                entries = await self.state.poll(client_id, generation)
+                if entries is None:
+                    return WaitResult("superseded", hint=SUPERSEDED)
+                if entries:
+                    items = [Item.of(e) for e in entries]
+                    return WaitResult("delivered", items, items[-1].id, DELIVERED)
+                now = clock()
+                if now >= deadline:
+                    return WaitResult("timeout", hint=TIMED_OUT.format(timeout))
+                if progress is not None and now >= next_progress:
+                    await progress(now - start, timeout)
+                    next_progress = now + cfg.progress_interval
+                # Waking at least every progress interval also bounds the cost of a lost ring.
+                await self.bells.wait(channel, min(deadline, next_progress) - now)
+        finally:
+            await self.state.end_wait(client_id, generation)
+
+
+DELIVERED = (
+    "Pass after=last_id on your next wait_for_message to confirm these; anything not "
+    "confirmed is delivered again."
+)
+TIMED_OUT = "Nothing new in {:g} s. Call wait_for_message again to keep listening."
+SUPERSEDED = "A newer wait_for_message for this client_id took over; this one returned empty."

@@ -1,0 +1,1 @@
+"""Chat state backends: one interface (`base.ChatState`), an in-process implementation."""

@@ -1,0 +1,46 @@
+"""The chat state interface: every use case as one atomic, awaitable operation.
+
+Services talk only to this interface. The in-process backend (`memory.py`) runs the pure
+`ChatEngine` directly; a shared backend for several processes (Redis) implements the same
+methods atomically on its side, so services, tools and tests stay unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chat.core.mailbox import Entry
+from chat.core.results import (
+    JoinResult,
+    LeaveResult,
+    Outcome,
+    QueueResult,
+    SendResult,
+    StatusResult,
+)
+
+
+class ChatState(Protocol):
+    async def enter_queue(
+        self, client_id: str | None, display_name: str | None
+    ) -> Outcome[QueueResult]: ...
+
+    async def join_room(
+        self, room_id: str | None, display_name: str | None, client_id: str | None
+    ) -> Outcome[JoinResult]: ...
+
+    async def send(self, client_id: str, room_id: str | None, text: str) -> Outcome[SendResult]: ...
+
+    async def begin_wait(
+        self, client_id: str, room_id: str | None, after: int | None, channel: str
+    ) -> Outcome[int]: ...
+
+    async def poll(self, client_id: str, generation: int) -> list[Entry] | None: ...
+
+    async def end_wait(self, client_id: str, generation: int) -> None: ...
+
+    async def leave(self, client_id: str, room_id: str | None) -> Outcome[LeaveResult]: ...
+
+    async def status(self, client_id: str) -> StatusResult: ...
+
+    async def reap(self) -> Outcome[int]: ...

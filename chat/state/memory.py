@@ -1,0 +1,57 @@
+"""In-process chat state: the pure engine, made awaitable.
+
+Each method runs the engine synchronously without yielding to the event loop, which makes
+every operation atomic with respect to all other requests in this process.
+"""
+
+from __future__ import annotations
+
+from chat.core.config import ChatConfig
+from chat.core.engine import ChatEngine
+from chat.core.mailbox import Entry
+from chat.core.results import (
+    JoinResult,
+    LeaveResult,
+    Outcome,
+    QueueResult,
+    SendResult,
+    StatusResult,
+)
+
+
+class MemoryChatState:
+    def __init__(self, config: ChatConfig, engine: ChatEngine | None = None) -> None:
+        self.engine = engine or ChatEngine(config)
+
+    async def enter_queue(
+        self, client_id: str | None, display_name: str | None
+    ) -> Outcome[QueueResult]:
+        return self.engine.enter_queue(client_id, display_name)
+
+    async def join_room(
+        self, room_id: str | None, display_name: str | None, client_id: str | None
+    ) -> Outcome[JoinResult]:
+        return self.engine.join_room(room_id, display_name, client_id)
+
+    async def send(self, client_id: str, room_id: str | None, text: str) -> Outcome[SendResult]:
+        return self.engine.send(client_id, room_id, text)
+
+    async def begin_wait(
+        self, client_id: str, room_id: str | None, after: int | None, channel: str
+    ) -> Outcome[int]:
+        return self.engine.begin_wait(client_id, room_id, after, channel)
+
+    async def poll(self, client_id: str, generation: int) -> list[Entry] | None:
+        return self.engine.poll(client_id, generation)
+
+    async def end_wait(self, client_id: str, generation: int) -> None:
+        self.engine.end_wait(client_id, generation)
+
+    async def leave(self, client_id: str, room_id: str | None) -> Outcome[LeaveResult]:
+        return self.engine.leave(client_id, room_id)
+
+    async def status(self, client_id: str) -> StatusResult:
+        return self.engine.status(client_id)
+
+    async def reap(self) -> Outcome[int]:
+        return self.engine.reap()

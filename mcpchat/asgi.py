@@ -1,0 +1,37 @@
+"""ASGI entry point: `daphne mcpchat.asgi:application` (or uvicorn).
+
+    http /mcp     -> FastMCP (lifespan started by McpMount)
+    http other    -> Django (admin, monitor), static files included
+    websocket     -> Channels consumers (staff monitor)
+    lifespan      -> McpMount.lifespan (uvicorn; daphne sends none)
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpchat.settings")
+
+from django.core.asgi import get_asgi_application
+
+django_app = get_asgi_application()  # sets Django up before anything imports models
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from chat.mcp_tools import mcp  # noqa: E402
+from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
+from mcpchat.mcp_mount import MCP_PATH, McpMount, route_http  # noqa: E402
+
+migrate_if_needed()
+
+mcp_mount = McpMount(
+    mcp.http_app(path=MCP_PATH, session_idle_timeout=settings.MCPCHAT.session_idle_timeout),
+    access_token=settings.MCPCHAT_ACCESS_TOKEN,
+)
+
+application = ProtocolTypeRouter({
+    "http": route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
+    "lifespan": mcp_mount.lifespan,
+})

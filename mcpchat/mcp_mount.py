@@ -1,0 +1,141 @@
+"""Mount the FastMCP app at /mcp inside the Channels ASGI router.
+
+Daphne does not speak the ASGI lifespan protocol, but FastMCP's app needs its lifespan (its
+session manager's task group). `McpMount` therefore starts that lifespan itself, once per
+process, on the first request, from a task of its own that also runs our background work; it
+ends it on daphne's shutdown (a Twisted trigger) or on a real `lifespan.shutdown` (uvicorn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import sys
+from contextlib import AsyncExitStack
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chat.runtime import reap_forever
+
+log = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+
+
+class McpMount:
+    def __init__(self, mcp_app: Any, access_token: str | None = None) -> None:
+        self.app = mcp_app  # a Starlette app from FastMCP.http_app(path=MCP_PATH)
+        self.access_token = access_token
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._stop: asyncio.Event | None = None
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        return path in (MCP_PATH, MCP_PATH + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._authorized(scope):
+            await _unauthorized(send)
+            return
+        await self.ensure_started()
+        if scope["path"] != MCP_PATH:  # serve /mcp/ as /mcp: no redirect to plain http
+            scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        if not self.access_token:
+            return True
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.access_token}".encode())
+
+    async def ensure_started(self) -> None:
+        if self._ready is not None and self._ready.done():
+            return self._ready.result()
+        async with self._lock:
+            if self._ready is None:
+                loop = asyncio.get_running_loop()
+                self._ready, self._stop = loop.create_future(), asyncio.Event()
+                self._task = loop.create_task(self._run(), name="mcpchat-lifespan")
+                _stop_with_daphne(self)
+        await asyncio.shield(self._ready)
+
+    async def _run(self) -> None:
+        assert self._ready is not None and self._stop is not None
+        try:
+            async with AsyncExitStack() as stack:
+                await stack.enter_async_context(self.app.router.lifespan_context(self.app))
+                reaper = asyncio.create_task(reap_forever(), name="mcpchat-reaper")
+                stack.callback(reaper.cancel)
+                self._ready.set_result(None)
+                await self._stop.wait()
+        except BaseException as e:
+            if not self._ready.done():
+                self._ready.set_exception(e)
+            raise
+
+    async def shutdown(self) -> None:
+        if self._task is None or self._stop is None:
+            return
+        self._stop.set()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A real ASGI lifespan handler, for servers that have one (uvicorn)."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.ensure_started()
+                except Exception as e:
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _stop_with_daphne(mount: McpMount) -> None:
+    """Under daphne (Twisted's asyncio reactor) end the lifespan before the reactor stops."""
+    if "twisted.internet.reactor" not in sys.modules:
+        return
+    from twisted.internet import defer, reactor
+
+    if not reactor.running:
+        return
+
+    def before_shutdown() -> defer.Deferred[None]:
+        return defer.Deferred.fromFuture(asyncio.ensure_future(mount.shutdown()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
+
+
+async def _unauthorized(send: Send) -> None:
+    body = json.dumps({
+        "error": "unauthorized",
+        "detail": "This server needs an access token: send 'Authorization: Bearer <token>'.",
+    }).encode()
+    await send({
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="mcpchat"')],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def route_http(mcp: McpMount, django: ASGIApp) -> ASGIApp:
+    """Send /mcp to the MCP app and everything else to Django."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        target = mcp if McpMount.handles(scope["path"]) else django
+        await target(scope, receive, send)
+
+    return app
