@@ -30,18 +30,26 @@ R = TypeVar("R")
 
 ClientId = Annotated[
     str,
-    Field(description="Your client_id, as returned by enter_queue or join_room.",
-          min_length=1, max_length=100),
+    Field(
+        description="Your client_id, as returned by enter_queue or join_room.",
+        min_length=1,
+        max_length=100,
+    ),
 ]
 RoomId = Annotated[
     str | None,
-    Field(description="Optional: the room you are in. Omit it when you are in one room.",
-          max_length=64),
+    Field(
+        description="Optional: the room you are in. Omit it when you are in one room.",
+        max_length=64,
+    ),
 ]
 DisplayName = Annotated[
     str | None,
-    Field(description="The name others see (1-32 printable characters). Omit for a random "
-          "guest name.", max_length=200),
+    Field(
+        description="The name others see (1-32 printable characters). Omit for a random "
+        "guest name.",
+        max_length=200,
+    ),
 ]
 
 INSTRUCTIONS = """\
@@ -70,13 +78,18 @@ def chat_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
 @chat_errors
 async def enter_queue(
     display_name: DisplayName = None,
-    client_id: Annotated[str | None, Field(
-        description="Optional: your client_id, to leave your current chat and meet someone new "
-        "(\"next\"). Omit it the first time.", max_length=100)] = None,
+    client_id: Annotated[
+        str | None,
+        Field(
+            description="Optional: your client_id, to leave your current chat and meet someone new "
+            '("next"). Omit it the first time.',
+            max_length=100,
+        ),
+    ] = None,
 ) -> QueueResult:
     """Meet a random stranger: join the matching queue (first in, first out).
 
@@ -88,16 +101,24 @@ async def enter_queue(
     return await service().enter_queue(client_id, display_name)
 
 
-@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
 @chat_errors
 async def join_room(
-    room_id: Annotated[str | None, Field(
-        description="The private room to join (1-64 of A-Z a-z 0-9 _ -); a new id creates it. "
-        "Omit it to create a room with an unguessable id to share.", max_length=64)] = None,
+    room_id: Annotated[
+        str | None,
+        Field(
+            description="The private room to join (1-64 of A-Z a-z 0-9 _ -); a new id creates it. "
+            "Omit it to create a room with an unguessable id to share.",
+            max_length=64,
+        ),
+    ] = None,
     display_name: DisplayName = None,
-    client_id: Annotated[str | None, Field(
-        description="Optional: your existing client_id, to move into this room.",
-        max_length=100)] = None,
+    client_id: Annotated[
+        str | None,
+        Field(
+            description="Optional: your existing client_id, to move into this room.", max_length=100
+        ),
+    ] = None,
 ) -> JoinResult:
     """Meet someone in a private room by id: share the room_id with them.
 
@@ -107,7 +128,7 @@ async def join_room(
     return await service().join_room(room_id, display_name, client_id)
 
 
-@mcp.tool(annotations=ToolAnnotations(openWorldHint=True))
+@mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
 @chat_errors
 async def send_message(
     message: Annotated[str, Field(description="The text to send.")],
@@ -122,18 +143,29 @@ async def send_message(
     return await service().send(client_id, room_id, message)
 
 
-@mcp.tool(annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=True))
+@mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
 @chat_errors
 async def wait_for_message(
     client_id: ClientId,
     ctx: Context,
     room_id: RoomId = None,
-    timeout: Annotated[float, Field(
-        description="Seconds to wait (0-300). Keep it under 60 unless your client resets its "
-        "timeout on progress notifications.", ge=0, le=300)] = 30,
-    after: Annotated[int | None, Field(
-        description="The last_id of your previous wait: confirms you received up to there. "
-        "Anything not confirmed is delivered again.", ge=0)] = None,
+    timeout: Annotated[
+        float,
+        Field(
+            description="Seconds to wait (0-300). Keep it under 60 unless your client resets its "
+            "timeout on progress notifications.",
+            ge=0,
+            le=300,
+        ),
+    ] = 30,
+    after: Annotated[
+        int | None,
+        Field(
+            description="The last_id of your previous wait: confirms you received up to there. "
+            "Anything not confirmed is delivered again.",
+            ge=0,
+        ),
+    ] = None,
 ) -> WaitResult:
     """Receive messages and events (matched, joined, left, room_closed), oldest first.
 
@@ -148,7 +180,7 @@ async def wait_for_message(
     return await service().wait(client_id, room_id, timeout, after, progress)
 
 
-@mcp.tool(annotations=ToolAnnotations(destructiveHint=False, openWorldHint=True))
+@mcp.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))
 @chat_errors
 async def leave_chat(client_id: ClientId, room_id: RoomId = None) -> LeaveResult:
     """Leave your room or the queue; the others get a "left" event.
@@ -158,7 +190,7 @@ async def leave_chat(client_id: ClientId, room_id: RoomId = None) -> LeaveResult
     return await service().leave(client_id, room_id)
 
 
-@mcp.tool(annotations=ToolAnnotations(readOnlyHint=True))
+@mcp.tool(annotations=ToolAnnotations(read_only_hint=True))
 @chat_errors
 async def get_status(client_id: ClientId) -> StatusResult:
     """Where you are: queued (with position), in a room (with members) or idle, and how many

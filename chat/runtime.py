@@ -35,13 +35,13 @@ def reset_service() -> None:
     _service = None
 
 
-async def reap_forever() -> None:
+async def sweep_forever() -> None:
     """Sweep idle identities out every reap interval until cancelled."""
     while True:
         svc = service()
         await asyncio.sleep(svc.config.reap_interval)
         try:
-            gone = await svc.reap()
+            gone = await svc.sweep()
             if gone:
                 log.info("reaped %d idle chatter(s)", gone)
         except Exception:

@@ -59,8 +59,8 @@ class ChatService:
     async def status(self, client_id: str) -> StatusResult:
         return await self.state.status(client_id)
 
-    async def reap(self) -> int:
-        return await self._apply(await self.state.reap())
+    async def sweep(self) -> int:
+        return await self._apply(await self.state.sweep())
 
     async def wait(
         self,

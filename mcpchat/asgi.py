@@ -1,9 +1,9 @@
 """ASGI entry point: `daphne mcpchat.asgi:application` (or uvicorn).
 
-    http /mcp     -> FastMCP (lifespan started by McpMount)
-    http other    -> Django (admin, monitor), static files included
-    websocket     -> Channels consumers (staff monitor)
-    lifespan      -> McpMount.lifespan (uvicorn; daphne sends none)
+http /mcp     -> FastMCP (lifespan started by McpMount)
+http other    -> Django (admin, monitor), static files included
+websocket     -> Channels consumers (staff monitor)
+lifespan      -> McpMount.lifespan (uvicorn; daphne sends none)
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ mcp_mount = McpMount(
     access_token=settings.MCPCHAT_ACCESS_TOKEN,
 )
 
-application = ProtocolTypeRouter({
-    "http": route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
-    "lifespan": mcp_mount.lifespan,
-})
+application = ProtocolTypeRouter(
+    {
+        "http": route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
+        "lifespan": mcp_mount.lifespan,
+    }
+)

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chat.runtime import reap_forever
+from chat.runtime import sweep_forever
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class McpMount:
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(self.app.router.lifespan_context(self.app))
-                reaper = asyncio.create_task(reap_forever(), name="mcpchat-reaper")
+                reaper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
                 stack.callback(reaper.cancel)
                 self._ready.set_result(None)
                 await self._stop.wait()
@@ -118,16 +118,22 @@ def _stop_with_daphne(mount: McpMount) -> None:
 
 
 async def _unauthorized(send: Send) -> None:
-    body = json.dumps({
-        "error": "unauthorized",
-        "detail": "This server needs an access token: send 'Authorization: Bearer <token>'.",
-    }).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 401,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="mcpchat"')],
-    })
+    body = json.dumps(
+        {
+            "error": "unauthorized",
+            "detail": "This server needs an access token: send 'Authorization: Bearer <token>'.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer realm="mcpchat"'),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

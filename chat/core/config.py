@@ -17,6 +17,7 @@ class ChatConfig:
     max_wait: float = 300.0  # MCPCHAT_MAX_WAIT
     progress_interval: float = 5.0  # MCPCHAT_PROGRESS_INTERVAL: seconds between progress pings
     reap_interval: float = 5.0  # MCPCHAT_REAP_INTERVAL: seconds between idle sweeps
+    rematch_after: float = 30.0  # MCPCHAT_REMATCH_AFTER: ex-partners are not re-paired sooner
     session_idle_timeout: float = 300.0  # MCPCHAT_SESSION_IDLE_TIMEOUT: idle MCP sessions
 
     @classmethod

@@ -47,7 +47,7 @@ class Identity:
     last_seen: float
     room_id: str | None = None
     queued_at: float | None = None
-    avoid: frozenset[str] = frozenset()  # partners just left: not re-matched at once
+    avoid: dict[str, float] = field(default_factory=dict)  # ex-partner id -> not before
     wait_generation: int = 0  # the newest wait wins; older ones see a stale number
     waiter_channel: str | None = None  # doorbell of the newest wait in progress
     active_waits: int = 0  # a wait in progress counts as activity for reaping
@@ -159,57 +159,72 @@ class ChatEngine:
         ident.room_id = None
         del room.members[ident.client_id]
         others = list(room.members)
-        if room.kind == "matched":
-            ident.avoid = frozenset(others)
+        if room.kind == "matched":  # "next" must not hand either of them the other at once
+            until = self.clock() + self.config.rematch_after
             for cid in others:
-                self.identities[cid].avoid = frozenset({ident.client_id})
+                ident.avoid[cid] = until
+                self.identities[cid].avoid[ident.client_id] = until
         if not others:
             del self.rooms[room.room_id]
         return self._notify(others, room.room_id, event="left", sender=ident.name, reason=reason)
 
-    # -- use cases --------------------------------------------------------------------------
+    # -- matching ---------------------------------------------------------------------------
 
     def enter_queue(self, client_id: str | None, display_name: str | None) -> Outcome[QueueResult]:
         ident = self._caller(client_id, display_name)
         if ident.queued_at is not None:
             return Outcome(self._queued(ident))
         wake = self._leave_current(ident, reason="next")
-        partner_id = self._pick_partner(ident)
-        if partner_id is None:
-            ident.queued_at = self.clock()
-            self.queue[ident.client_id] = ident.queued_at
+        ident.queued_at = self.clock()
+        self.queue[ident.client_id] = ident.queued_at
+        wake += self._match_waiting(caller=ident.client_id)
+        if ident.room_id is None:
             return Outcome(self._queued(ident), tuple(wake))
-        partner = self.identities[partner_id]
-        del self.queue[partner_id]
-        partner.queued_at = None
-        room = self._new_room("matched", None, 2)
-        for member in (partner, ident):
-            room.members[member.client_id] = None
-            member.room_id = room.room_id
-            member.avoid = frozenset()
-        wake += self._notify([partner_id], room.room_id, event="matched", sender=ident.name)
+        room = self.rooms[ident.room_id]
+        partner = next(self.identities[c].name for c in room.members if c != ident.client_id)
         result = QueueResult(
             client_id=ident.client_id,
             display_name=ident.name,
             status="matched",
             room_id=room.room_id,
-            partner=partner.name,
-            hint=f"You are talking to {partner.name}. Say hello with send_message, then loop "
-            "on wait_for_message (passing after=last_id) to read replies.",
+            partner=partner,
+            hint=f"You are talking to {partner}. Say hello with send_message, then loop on "
+            "wait_for_message (passing after=last_id) to read replies.",
         )
         return Outcome(result, tuple(wake))
 
-    def _pick_partner(self, ident: Identity) -> str | None:
-        """First in, first out, but not someone either side just left while others wait."""
-        fallback = None
-        for cid in self.queue:
-            if cid == ident.client_id:
-                continue
-            if cid in ident.avoid or ident.client_id in self.identities[cid].avoid:
-                fallback = fallback or cid
-                continue
-            return cid
-        return fallback
+    def _match_waiting(self, caller: str | None = None) -> list[str]:
+        """Pair the queue first in, first out, skipping pairs who just left each other."""
+        now = self.clock()
+        waiting = [self.identities[c] for c in self.queue]
+        wake: list[str] = []
+        while waiting:
+            first = waiting.pop(0)
+            second = next((w for w in waiting if self._may_pair(first, w, now)), None)
+            if second is not None:
+                waiting.remove(second)
+                wake += self._pair(first, second, caller)
+        return wake
+
+    @staticmethod
+    def _may_pair(a: Identity, b: Identity, now: float) -> bool:
+        return a.avoid.get(b.client_id, 0) <= now and b.avoid.get(a.client_id, 0) <= now
+
+    def _pair(self, first: Identity, second: Identity, caller: str | None) -> list[str]:
+        room = self._new_room("matched", None, 2)
+        for member in (first, second):
+            del self.queue[member.client_id]
+            member.queued_at = None
+            member.avoid.clear()
+            room.members[member.client_id] = None
+            member.room_id = room.room_id
+        wake = []
+        for member, partner in ((first, second), (second, first)):
+            if member.client_id != caller:  # the caller learns from its own result
+                wake += self._notify(
+                    [member.client_id], room.room_id, event="matched", sender=partner.name
+                )
+        return wake
 
     def _queued(self, ident: Identity) -> QueueResult:
         position = list(self.queue).index(ident.client_id) + 1
@@ -277,9 +292,11 @@ class ChatEngine:
         if not recipients:
             raise NobodyToTalkTo(
                 "Nobody else is in this room right now, so the message was not sent. "
-                + ("Call enter_queue with your client_id to meet someone new."
-                   if room.kind == "matched"
-                   else "Wait for someone to join (wait_for_message), or share the room_id.")
+                + (
+                    "Call enter_queue with your client_id to meet someone new."
+                    if room.kind == "matched"
+                    else "Wait for someone to join (wait_for_message), or share the room_id."
+                )
             )
         now = self.clock()
         for r in recipients:  # all or nothing: never deliver to some members only
@@ -294,8 +311,14 @@ class ChatEngine:
         self.messages_sent += 1
         wake = []
         for r in recipients:
-            r.mailbox.append(now, kind="message", room_id=room.room_id, sender=ident.name,
-                             text=text, message_id=room.message_count)
+            r.mailbox.append(
+                now,
+                kind="message",
+                room_id=room.room_id,
+                sender=ident.name,
+                text=text,
+                message_id=room.message_count,
+            )
             if r.waiter_channel:
                 wake.append(r.waiter_channel)
         result = SendResult(room.message_count, iso(now), room.room_id, len(recipients))
@@ -354,8 +377,13 @@ class ChatEngine:
 
     def status(self, client_id: str) -> StatusResult:
         ident = self.identity(client_id)
-        result = StatusResult(ident.client_id, ident.name, "idle",
-                              pending=ident.mailbox.pending(), hint=self._where(ident))
+        result = StatusResult(
+            ident.client_id,
+            ident.name,
+            "idle",
+            pending=ident.mailbox.pending(),
+            hint=self._where(ident),
+        )
         if ident.queued_at is not None:
             queued = self._queued(ident)
             result.state, result.position = "queued", queued.position
@@ -366,12 +394,15 @@ class ChatEngine:
             result.members = [self.identities[c].name for c in room.members]
         return result
 
-    def reap(self) -> Outcome[int]:
-        """Remove identities idle for longer than the idle timeout; their partners hear so."""
+    def sweep(self) -> Outcome[int]:
+        """Periodic upkeep: remove identities idle for longer than the idle timeout (their
+        partners hear so), then pair queued people whose rematch pause has ended.
+        Returns how many identities were removed."""
         limit = self.clock() - self.config.idle_timeout
         idle = [i for i in self.identities.values() if not i.active_waits and i.last_seen < limit]
         wake: list[str] = []
         for ident in idle:
             wake += self._leave_current(ident, reason="idle")
             del self.identities[ident.client_id]
+        wake += self._match_waiting()
         return Outcome(len(idle), tuple(wake))

@@ -70,8 +70,9 @@ class Item:
 
     @classmethod
     def of(cls, e: Entry) -> Item:
-        return cls(e.id, e.kind, e.room_id, iso(e.at), e.sender, e.text, e.event, e.reason,
-                   e.message_id)
+        return cls(
+            e.id, e.kind, e.room_id, iso(e.at), e.sender, e.text, e.event, e.reason, e.message_id
+        )
 
 
 @dataclass

@@ -53,5 +53,5 @@ class MemoryChatState:
     async def status(self, client_id: str) -> StatusResult:
         return self.engine.status(client_id)
 
-    async def reap(self) -> Outcome[int]:
-        return self.engine.reap()
+    async def sweep(self) -> Outcome[int]:
+        return self.engine.sweep()

@@ -1,0 +1,121 @@
+"""The MCP surface through FastMCP's in-memory client: schemas, results, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from chat import runtime
+from chat.mcp_tools import mcp
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client[Any]]:
+    runtime.reset_service()
+    async with Client(mcp) as c:
+        yield c
+    runtime.reset_service()
+
+
+async def call(client: Client[Any], tool: str, **args: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, args)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def error(client: Client[Any], tool: str, **args: Any) -> str:
+    result = await client.call_tool(tool, args, raise_on_error=False)
+    assert result.is_error, result
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+async def test_tools_are_described_typed_and_annotated(client: Client[Any]) -> None:
+    tools = {t.name: t for t in await client.list_tools()}
+    assert set(tools) == {
+        "enter_queue",
+        "join_room",
+        "send_message",
+        "wait_for_message",
+        "leave_chat",
+        "get_status",
+    }
+    for tool in tools.values():
+        assert tool.description and len(tool.description) > 80
+        assert tool.output_schema and tool.output_schema["type"] == "object"
+    assert tools["wait_for_message"].annotations.read_only_hint is True
+    assert tools["get_status"].annotations.read_only_hint is True
+    assert tools["send_message"].annotations.read_only_hint in (None, False)
+    params = tools["wait_for_message"].input_schema["properties"]
+    assert params["timeout"]["maximum"] == 300 and params["timeout"]["default"] == 30
+
+
+async def test_a_whole_conversation_via_the_queue(client: Client[Any]) -> None:
+    alice = await call(client, "enter_queue", display_name="Alice")
+    assert alice["status"] == "waiting" and alice["position"] == 1
+    bob = await call(client, "enter_queue", display_name="Bob")
+    assert bob["status"] == "matched" and bob["partner"] == "Alice"
+    first = await call(client, "wait_for_message", client_id=alice["client_id"], timeout=1)
+    assert first["items"][0]["event"] == "matched" and first["items"][0]["sender"] == "Bob"
+    sent = await call(client, "send_message", client_id=bob["client_id"], message="hi Alice")
+    assert sent["message_id"] == 1 and sent["sent_at"].endswith("Z")
+    got = await call(
+        client, "wait_for_message", client_id=alice["client_id"], after=first["last_id"], timeout=1
+    )
+    assert [(i["sender"], i["text"]) for i in got["items"]] == [("Bob", "hi Alice")]
+    status = await call(client, "get_status", client_id=alice["client_id"])
+    assert status["state"] == "in_room" and status["members"] == ["Alice", "Bob"]
+    left = await call(client, "leave_chat", client_id=bob["client_id"])
+    assert left["left"] == "room"
+    bye = await call(
+        client, "wait_for_message", client_id=alice["client_id"], after=got["last_id"], timeout=1
+    )
+    assert [(i["event"], i["sender"], i["reason"]) for i in bye["items"]] == [
+        ("left", "Bob", "left")
+    ]
+
+
+async def test_results_are_readable_as_text_too(client: Client[Any]) -> None:
+    result = await client.call_tool("join_room", {"room_id": "tea", "display_name": "Ann"})
+    assert '"room_id":"tea"' in result.content[0].text.replace(" ", "")
+
+
+async def test_chat_errors_say_what_to_do_next(client: Client[Any]) -> None:
+    assert "enter_queue" in await error(client, "get_status", client_id="c_unknown")
+    ann = await call(client, "join_room", room_id="tea", display_name="Ann")
+    await call(client, "join_room", room_id="tea", display_name="Ben")
+    assert "full" in await error(client, "join_room", room_id="tea")
+    assert "not in room" in await error(
+        client, "send_message", client_id=ann["client_id"], room_id="coffee", message="x"
+    )
+    assert "4000" in await error(
+        client, "send_message", client_id=ann["client_id"], message="x" * 4001
+    )
+    assert "32" in await error(client, "enter_queue", display_name="n" * 40)
+    assert "room_id" in await error(client, "join_room", room_id="bad id!")
+    assert "after" in await error(
+        client, "wait_for_message", client_id=ann["client_id"], after=99, timeout=0
+    )
+
+
+async def test_wrong_types_and_missing_arguments_get_validation_errors(client: Client[Any]) -> None:
+    assert "client_id" in await error(client, "send_message", message="x")
+    assert "timeout" in await error(client, "wait_for_message", client_id="c", timeout=301)
+    assert "timeout" in await error(client, "wait_for_message", client_id="c", timeout="soon")
+    assert "after" in await error(client, "wait_for_message", client_id="c", after=-1)
+
+
+async def test_internal_errors_are_masked_and_logged(
+    client: Client[Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("secret database password")
+
+    monkeypatch.setattr(runtime.service(), "status", broken)
+    with caplog.at_level(logging.ERROR):
+        text = await error(client, "get_status", client_id="c_x")
+    assert "secret" not in text and "get_status" in text
+    assert "secret database password" in caplog.text
