@@ -382,6 +382,7 @@ class ChatEngine:
             ident.name,
             "idle",
             pending=ident.mailbox.pending(),
+            waiting=ident.active_waits > 0,
             hint=self._where(ident),
         )
         if ident.queued_at is not None:

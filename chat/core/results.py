@@ -101,4 +101,5 @@ class StatusResult:
     room_kind: Literal["matched", "private"] | None = None
     members: list[str] = field(default_factory=list)
     pending: int = 0  # entries waiting for you in wait_for_message
+    waiting: bool = False  # a wait_for_message call of yours is in progress
     hint: str = ""

@@ -1,0 +1,20 @@
+"""A separate process that parks a wait_for_message and is killed by the test mid-wait."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from fastmcp import Client
+
+
+async def main(url: str, client_id: str, mode: str) -> None:
+    kwargs = {"mode": "legacy"} if mode == "legacy" else {}
+    async with Client(url, **kwargs) as client:
+        print("waiting", flush=True)
+        await client.call_tool("wait_for_message", {"client_id": client_id, "timeout": 20})
+        print("returned", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))
