@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chat.runtime import sweep_forever
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("chat.mcp")
 
 MCP_PATH = "/mcp"
 
@@ -73,7 +73,9 @@ class McpMount:
                 reaper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
                 stack.callback(reaper.cancel)
                 self._ready.set_result(None)
+                log.info("MCP endpoint started")
                 await self._stop.wait()
+            log.info("MCP endpoint stopped")
         except BaseException as e:
             if not self._ready.done():
                 self._ready.set_exception(e)

@@ -47,11 +47,12 @@ def http_status(url: str) -> int | None:
 
 @dataclass
 class Server:
-    """A daphne process serving mcpchat.asgi:application."""
+    """A daphne (or uvicorn) process serving mcpchat.asgi:application."""
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    server: str = "daphne"  # or "uvicorn": the same ASGI application either way
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,18 +71,21 @@ class Server:
         env = {**os.environ, "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
                "PYTHONUNBUFFERED": "1", **self.env}
         log = self.log_path.open("ab")
+        argv = {
+            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)],
+            "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)],
+        }[self.server]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "mcpchat.asgi:application"],
+            [sys.executable, *argv, "mcpchat.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-        wait_until(self._ready, 60, f"daphne on port {self.port}")
+        wait_until(self._ready, 60, f"{self.server} on port {self.port}")
         return self
 
     def _ready(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise RuntimeError(f"daphne exited early:\n{self.log()}")
+            raise RuntimeError(f"{self.server} exited early:\n{self.log()}")
         return http_status(f"{self.base_url}/admin/login/") == 200
 
     def stop(self) -> None:

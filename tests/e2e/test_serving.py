@@ -1,0 +1,118 @@
+"""How the server is run and reached: daphne and uvicorn, /mcp without redirects, the access
+token, the admin with its static files, idle reaping, and production-mode refusal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.clients import connect
+from tests.servers import ROOT, Server, http_status
+
+INITIALIZE = {
+    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+               "clientInfo": {"name": "raw", "version": "0"}},
+}
+
+
+def post(url: str, body: dict[str, object], token: str | None = None) -> tuple[int, str]:
+    headers = {"content-type": "application/json",
+               "accept": "application/json, text/event-stream"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+async def test_uvicorn_serves_the_same_application(tmp_path: Path) -> None:
+    server = Server(tmp_path, server="uvicorn").start()
+    try:
+        async with connect("fastmcp", server.mcp_url) as a:
+            me = await a.call("enter_queue", display_name="Uvi")
+            assert me["status"] == "waiting"
+    finally:
+        server.stop()
+    log = server.log()
+    assert "Application startup complete" in log and "unsupported" not in log
+    assert "MCP endpoint stopped" in log and "Application shutdown complete" in log
+
+
+async def test_daphne_ends_the_mcp_lifespan_on_shutdown(server: Server) -> None:
+    async with connect("fastmcp", server.mcp_url) as a:
+        await a.call("enter_queue", display_name="Early")
+    server.stop()
+    assert "MCP endpoint started" in server.log() and "MCP endpoint stopped" in server.log()
+
+
+def test_mcp_is_served_without_redirects(server: Server) -> None:
+    for path in ("/mcp", "/mcp/"):
+        status, body = post(server.base_url + path, INITIALIZE)
+        assert status == 200, (path, status, body)
+        assert "mcpchat" in body
+
+
+def test_admin_and_its_static_files_are_served(server: Server) -> None:
+    assert http_status(f"{server.base_url}/admin/login/") == 200
+    assert http_status(f"{server.base_url}/static/admin/css/base.css") == 200
+
+
+def test_access_token_is_required_when_set(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"MCPCHAT_ACCESS_TOKEN": "s3cret-token"}).start()
+    try:
+        status, body = post(server.mcp_url, INITIALIZE)
+        assert status == 401 and "Bearer" in body
+        assert post(server.mcp_url, INITIALIZE, token="wrong")[0] == 401
+        assert post(server.mcp_url, INITIALIZE, token="s3cret-token")[0] == 200
+    finally:
+        server.stop()
+
+
+async def test_idle_chatters_are_reaped_and_partners_hear(tmp_path: Path) -> None:
+    env = {"MCPCHAT_IDLE_TIMEOUT": "1", "MCPCHAT_REAP_INTERVAL": "0.2"}
+    server = Server(tmp_path, env=env).start()
+    try:
+        async with connect("fastmcp", server.mcp_url) as a:
+            stays = await a.call("join_room", room_id="r", display_name="Stays")
+            await a.call("join_room", room_id="r", display_name="Ghost")
+            # A wait counts as activity: Stays is never reaped while it waits.
+            first = await a.call("wait_for_message", client_id=stays["client_id"], timeout=5)
+            gone = await a.call("wait_for_message", client_id=stays["client_id"],
+                                after=first["last_id"], timeout=10)
+            assert [(i["event"], i["sender"], i["reason"]) for i in gone["items"]] == [
+                ("left", "Ghost", "idle")]
+    finally:
+        server.stop()
+
+
+def test_production_mode_refuses_a_missing_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env["DJANGO_DEBUG"] = "0"
+    done = subprocess.run([sys.executable, "-c", "import mcpchat.asgi"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY" in done.stderr
+
+
+@pytest.mark.parametrize("key", ["x" * 50])
+def test_production_mode_starts_with_a_real_secret_key(tmp_path: Path, key: str) -> None:
+    env = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key}
+    server = Server(tmp_path, env=env).start()
+    server.stop()
