@@ -68,8 +68,12 @@ class Server:
         return self.workdir / f"daphne-{self.port}.log"
 
     def start(self) -> Server:
-        env = {**os.environ, "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
-               "PYTHONUNBUFFERED": "1", **self.env}
+        env = {
+            **os.environ,
+            "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
         log = self.log_path.open("ab")
         argv = {
             "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)],
@@ -77,7 +81,10 @@ class Server:
         }[self.server]
         self.proc = subprocess.Popen(
             [sys.executable, *argv, "mcpchat.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(self._ready, 60, f"{self.server} on port {self.port}")
         return self

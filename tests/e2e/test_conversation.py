@@ -14,7 +14,9 @@ MIXES = [(k, k) for k in KINDS] + list(itertools.combinations(KINDS, 2))
 
 
 @pytest.mark.parametrize(("kind_a", "kind_b"), MIXES)
-async def test_strangers_meet_in_the_queue_and_talk(server: Server, kind_a: str, kind_b: str) -> None:
+async def test_strangers_meet_in_the_queue_and_talk(
+    server: Server, kind_a: str, kind_b: str
+) -> None:
     async with connect(kind_a, server.mcp_url) as a, connect(kind_b, server.mcp_url) as b:
         alice = await a.call("enter_queue", display_name="Alice")
         assert alice["status"] == "waiting"
@@ -26,8 +28,7 @@ async def test_strangers_meet_in_the_queue_and_talk(server: Server, kind_a: str,
         first = await matched
         assert [(i["event"], i["sender"]) for i in first["items"]] == [("matched", "Bob")]
 
-        reply = asyncio.create_task(
-            b.call("wait_for_message", client_id=cb, timeout=20))
+        reply = asyncio.create_task(b.call("wait_for_message", client_id=cb, timeout=20))
         await a.call("send_message", client_id=ca, message="Hi Bob! 👋")
         got = await reply
         assert [(i["sender"], i["text"]) for i in got["items"]] == [("Alice", "Hi Bob! 👋")]
@@ -52,8 +53,13 @@ async def test_friends_meet_in_a_private_room(server: Server, kind: str) -> None
         joined = await a.call("wait_for_message", client_id=host["client_id"], timeout=10)
         assert [(i["event"], i["sender"]) for i in joined["items"]] == [("joined", "Guest")]
         await b.call("send_message", client_id=guest["client_id"], room_id=room, message="knock")
-        got = await a.call("wait_for_message", client_id=host["client_id"], room_id=room,
-                           after=joined["last_id"], timeout=10)
+        got = await a.call(
+            "wait_for_message",
+            client_id=host["client_id"],
+            room_id=room,
+            after=joined["last_id"],
+            timeout=10,
+        )
         assert [i["text"] for i in got["items"]] == ["knock"]
         assert "full" in await b.fail("join_room", room_id=room, display_name="Third")
 

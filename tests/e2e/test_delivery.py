@@ -49,14 +49,19 @@ async def test_full_mailbox_tells_the_sender(tmp_path: Any) -> None:
 
 
 async def test_overlapping_waits_newer_wins(server: Server) -> None:
-    async with connect("fastmcp", server.mcp_url) as a, connect("fastmcp", server.mcp_url) as b, \
-            connect("mcp-sdk", server.mcp_url) as c:
+    async with (
+        connect("fastmcp", server.mcp_url) as a,
+        connect("fastmcp", server.mcp_url) as b,
+        connect("mcp-sdk", server.mcp_url) as c,
+    ):
         ann, ben, cursor = await pair(a, b)
-        old = asyncio.create_task(a.call("wait_for_message", client_id=ann, after=cursor,
-                                         timeout=30))
+        old = asyncio.create_task(
+            a.call("wait_for_message", client_id=ann, after=cursor, timeout=30)
+        )
         await _until_waiting(c, ann)
-        new = asyncio.create_task(c.call("wait_for_message", client_id=ann, after=cursor,
-                                         timeout=30))
+        new = asyncio.create_task(
+            c.call("wait_for_message", client_id=ann, after=cursor, timeout=30)
+        )
         old_result = await asyncio.wait_for(old, 10)
         assert old_result["status"] == "superseded" and old_result["items"] == []
         await _until_waiting(c, ann)
@@ -84,7 +89,9 @@ async def test_a_client_killed_mid_wait_gets_its_messages_on_the_next_wait(
         await a.call("wait_for_message", client_id=ann, after=cursor, timeout=0)  # confirm
         waiter = subprocess.Popen(
             [sys.executable, "-m", "tests.e2e.waiter", server.mcp_url, ann, mode],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             await _until_waiting(b, ann)
@@ -110,8 +117,9 @@ async def test_a_wait_longer_than_30_seconds_reports_progress(server: Server) ->
         async def progress(done: float, total: float | None, message: str | None) -> None:
             ticks.append(done)
 
-        wait = asyncio.create_task(a.call("wait_for_message", progress, client_id=ann,
-                                          after=cursor, timeout=60))
+        wait = asyncio.create_task(
+            a.call("wait_for_message", progress, client_id=ann, after=cursor, timeout=60)
+        )
         await asyncio.to_thread(wait_until, lambda: ticks and ticks[-1] >= 30, 50, "30 s")
         await b.call("send_message", client_id=ben, message="worth the wait")
         got = await asyncio.wait_for(wait, 10)

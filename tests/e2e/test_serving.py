@@ -17,15 +17,19 @@ from tests.e2e.clients import connect
 from tests.servers import ROOT, Server, http_status
 
 INITIALIZE = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-               "clientInfo": {"name": "raw", "version": "0"}},
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
 }
 
 
 def post(url: str, body: dict[str, object], token: str | None = None) -> tuple[int, str]:
-    headers = {"content-type": "application/json",
-               "accept": "application/json, text/event-stream"}
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
     if token:
         headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
@@ -94,10 +98,12 @@ async def test_idle_chatters_are_reaped_and_partners_hear(tmp_path: Path) -> Non
             await a.call("join_room", room_id="r", display_name="Ghost")
             # A wait counts as activity: Stays is never reaped while it waits.
             first = await a.call("wait_for_message", client_id=stays["client_id"], timeout=5)
-            gone = await a.call("wait_for_message", client_id=stays["client_id"],
-                                after=first["last_id"], timeout=10)
+            gone = await a.call(
+                "wait_for_message", client_id=stays["client_id"], after=first["last_id"], timeout=10
+            )
             assert [(i["event"], i["sender"], i["reason"]) for i in gone["items"]] == [
-                ("left", "Ghost", "idle")]
+                ("left", "Ghost", "idle")
+            ]
     finally:
         server.stop()
 
@@ -105,8 +111,14 @@ async def test_idle_chatters_are_reaped_and_partners_hear(tmp_path: Path) -> Non
 def test_production_mode_refuses_a_missing_secret_key() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     env["DJANGO_DEBUG"] = "0"
-    done = subprocess.run([sys.executable, "-c", "import mcpchat.asgi"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", "import mcpchat.asgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY" in done.stderr
 
