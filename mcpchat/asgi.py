@@ -20,7 +20,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from chat.mcp_tools import mcp  # noqa: E402
+from chat.mcp_tools import cache_input_schemas, mcp  # noqa: E402
 from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
 from mcpchat.mcp_mount import MCP_PATH, McpMount, route_http  # noqa: E402
 
@@ -29,6 +29,7 @@ migrate_if_needed()
 mcp_mount = McpMount(
     mcp.http_app(path=MCP_PATH, session_idle_timeout=settings.MCPCHAT.session_idle_timeout),
     access_token=settings.MCPCHAT_ACCESS_TOKEN,
+    on_start=cache_input_schemas,
 )
 
 application = ProtocolTypeRouter(

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -26,9 +27,15 @@ MCP_PATH = "/mcp"
 
 
 class McpMount:
-    def __init__(self, mcp_app: Any, access_token: str | None = None) -> None:
+    def __init__(
+        self,
+        mcp_app: Any,
+        access_token: str | None = None,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = mcp_app  # a Starlette app from FastMCP.http_app(path=MCP_PATH)
         self.access_token = access_token
+        self.on_start = on_start
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -70,6 +77,8 @@ class McpMount:
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(self.app.router.lifespan_context(self.app))
+                if self.on_start is not None:
+                    await self.on_start()
                 reaper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
                 stack.callback(reaper.cancel)
                 self._ready.set_result(None)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import Server
+from mcpchat.devserver import Server
 
 
 @pytest.fixture

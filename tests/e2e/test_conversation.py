@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
+from mcpchat.devserver import Server
 from tests.e2e.clients import KINDS, connect
-from tests.servers import Server
 
 MIXES = [(k, k) for k in KINDS] + list(itertools.combinations(KINDS, 2))
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from mcpchat.devserver import ROOT, Server, wait_until
 from tests.e2e.clients import ChatClient, connect
-from tests.servers import ROOT, Server, wait_until
 
 
 async def pair(a: ChatClient, b: ChatClient) -> tuple[str, str, int]:

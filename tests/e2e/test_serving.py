@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from mcpchat.devserver import ROOT, Server, http_status
 from tests.e2e.clients import connect
-from tests.servers import ROOT, Server, http_status
 
 INITIALIZE = {
     "jsonrpc": "2.0",

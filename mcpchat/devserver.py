@@ -1,5 +1,5 @@
-"""Start real servers for end-to-end tests: daphne on a free loopback port, and wait for
-conditions with a bound instead of sleeping."""
+"""Start a real mcpchat server process on a free loopback port (tests and the benchmark),
+and wait for conditions with a bound instead of sleeping."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mcpchat.cli import daphne_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +78,7 @@ class Server:
         }
         log = self.log_path.open("ab")
         argv = {
-            "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)],
+            "daphne": ["-m", "daphne", "-e", daphne_endpoint("127.0.0.1", self.port)],
             "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)],
         }[self.server]
         self.proc = subprocess.Popen(

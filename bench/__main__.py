@@ -1,0 +1,208 @@
+"""mcpchat benchmark: latency, throughput and memory per parked waiter, against any server.
+
+    uv run python -m bench                      # starts its own daphne on a free port
+    uv run python -m bench http://host:8000/mcp --pid 1234   # a running server (pid: memory)
+
+Prints: a bare tool call's round trip, message latency (send -> partner's wait returns)
+p50/p99 for one pair and for N concurrent pairs, messages per second, lost messages, and
+server memory per parked wait_for_message with W concurrent waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
+
+from mcpchat.devserver import Server
+
+
+def client(url: str, token: str | None) -> Client[Any]:
+    def factory(**kwargs: Any) -> httpx2.AsyncClient:  # no pool limit: waits park in parallel
+        limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
+        return httpx2.AsyncClient(limits=limits, **kwargs)
+
+    return Client(
+        StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300
+    )
+
+
+async def call(c: Client[Any], tool: str, **args: Any) -> Any:
+    return (await c.call_tool(tool, args)).data
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def bare_round_trip(url: str, token: str | None, n: int) -> list[float]:
+    async with client(url, token) as c:
+        me = await call(c, "join_room", display_name="Probe")
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            await call(c, "get_status", client_id=me.client_id)
+            times.append(time.perf_counter() - start)
+        await call(c, "leave_chat", client_id=me.client_id)
+    return times
+
+
+async def run_pair(url: str, token: str | None, n: int, latencies: list[float]) -> int:
+    """Bob sends n messages one after another; Alice's wait loop timestamps each arrival.
+    Returns how many were lost (never arrived, or out of order)."""
+    async with client(url, token) as ca, client(url, token) as cb:
+        alice = await call(ca, "join_room", display_name="Alice")
+        bob = await call(cb, "join_room", room_id=alice.room_id, display_name="Bob")
+        cursor = (await call(ca, "wait_for_message", client_id=alice.client_id, timeout=10)).last_id
+        sent_at: dict[int, float] = {}
+        arrived: list[int] = []
+        got_one = asyncio.Event()
+
+        async def reader() -> None:
+            nonlocal cursor
+            while len(arrived) < n:
+                r = await call(
+                    ca, "wait_for_message", client_id=alice.client_id, after=cursor, timeout=20
+                )
+                now = time.perf_counter()
+                if r.status == "timeout":
+                    return
+                for item in r.items:
+                    if item.kind == "message":
+                        latencies.append(now - sent_at[item.message_id])
+                        arrived.append(item.message_id)
+                cursor = r.last_id
+                got_one.set()
+
+        task = asyncio.create_task(reader())
+        for i in range(1, n + 1):
+            got_one.clear()
+            sent_at[i] = time.perf_counter()
+            await call(cb, "send_message", client_id=bob.client_id, message=f"message {i}")
+            await asyncio.wait_for(got_one.wait(), 30)
+        await asyncio.wait_for(task, 30)
+        await call(cb, "leave_chat", client_id=bob.client_id)
+        await call(ca, "leave_chat", client_id=alice.client_id)
+        return n - sum(1 for i, mid in enumerate(arrived, 1) if i == mid)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def parked_waiters(
+    url: str, token: str | None, count: int, pid: int | None
+) -> dict[str, Any]:
+    async with client(url, token) as c:
+        people = []
+        for _ in range(count // 2):
+            a = await call(c, "join_room", display_name="A")
+            b = await call(c, "join_room", room_id=a.room_id, display_name="B")
+            people += [a.client_id, b.client_id]
+        for cid in people[::2]:
+            await call(c, "wait_for_message", client_id=cid, timeout=0)  # take "joined"
+        before = rss_kb(pid) if pid else None
+        waits = [
+            asyncio.create_task(call(c, "wait_for_message", client_id=cid, timeout=120))
+            for cid in people
+        ]
+        # Poll one at a time: a burst of concurrent status calls would add its own peak memory
+        # to the figure being measured.
+        deadline = time.monotonic() + 120
+        parked = 0
+        while parked < len(people) and time.monotonic() < deadline:
+            parked = 0
+            for p in people:
+                parked += (await call(c, "get_status", client_id=p)).waiting
+        during = rss_kb(pid) if pid else None
+        for a, b in zip(people[::2], people[1::2], strict=True):
+            await call(c, "send_message", client_id=a, message="wake up")
+            await call(c, "send_message", client_id=b, message="you too")
+        results = await asyncio.gather(*waits)
+        delivered = sum(1 for r in results for i in r.items if i.kind == "message")
+        return {"parked": parked, "delivered": delivered, "before_kb": before, "during_kb": during}
+
+
+async def bench(
+    url: str, token: str | None, pairs: int, messages: int, waiters: int, pid: int | None
+) -> None:
+    print(f"mcpchat benchmark against {url}")
+    rtt = await bare_round_trip(url, token, 200)
+    print(
+        f"bare tool call round trip (get_status): p50 {pct(rtt, 50):.2f} ms, "
+        f"p99 {pct(rtt, 99):.2f} ms"
+    )
+
+    one: list[float] = []
+    lost = await run_pair(url, token, messages, one)
+    print(
+        f"1 pair, {messages} messages: latency p50 {pct(one, 50):.2f} ms, "
+        f"p99 {pct(one, 99):.2f} ms ({pct(one, 50) / pct(rtt, 50):.2f}x the bare round trip), "
+        f"lost {lost}"
+    )
+
+    many: list[float] = []
+    start = time.perf_counter()
+    lost_many = await asyncio.gather(*(run_pair(url, token, messages, many) for _ in range(pairs)))
+    elapsed = time.perf_counter() - start
+    print(
+        f"{pairs} concurrent pairs, {messages} messages each: latency p50 "
+        f"{pct(many, 50):.2f} ms, p99 {pct(many, 99):.2f} ms, "
+        f"{len(many) / elapsed:.0f} messages/s, lost {sum(lost_many)}"
+    )
+
+    m = await parked_waiters(url, token, waiters, pid)
+    line = f"{m['parked']} parked waiters, {m['delivered']}/{waiters} woken with their message"
+    if pid:
+        per = (m["during_kb"] - m["before_kb"]) * 1024 / max(m["parked"], 1)
+        line += (
+            f": server RSS {m['before_kb'] / 1024:.1f} MB -> {m['during_kb'] / 1024:.1f} MB, "
+            f"{per / 1024:.1f} KB per parked waiter"
+        )
+    else:
+        line += " (pass --pid to measure server memory)"
+    print(line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("url", nargs="?", help="MCP endpoint; omit to start a local daphne")
+    parser.add_argument("--pid", type=int, help="server process id, to measure its memory")
+    parser.add_argument("--pairs", type=int, default=50, help="concurrent pairs (default 50)")
+    parser.add_argument("--messages", type=int, default=100, help="messages per pair (100)")
+    parser.add_argument("--waiters", type=int, default=1000, help="parked waits (1000)")
+    args = parser.parse_args()
+    token = os.environ.get("MCPCHAT_ACCESS_TOKEN")
+    if args.url:
+        asyncio.run(bench(args.url, token, args.pairs, args.messages, args.waiters, args.pid))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_MAILBOX_SIZE": "1000"}
+        server = Server(Path(tmp), env=env).start()
+        try:
+            assert server.proc is not None
+            asyncio.run(
+                bench(
+                    server.mcp_url, token, args.pairs, args.messages, args.waiters, server.proc.pid
+                )
+            )
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

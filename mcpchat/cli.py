@@ -1,0 +1,62 @@
+"""`mcpchat` command line: `serve` runs the server, `chat` is a terminal chat client."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+DEFAULT_URL = "http://127.0.0.1:8000/mcp"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mcpchat", description="Real-time human-to-human chat over MCP."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the server (daphne) with the MCP endpoint at /mcp",
+        description="Run mcpchat under daphne. Pending migrations of the embedded SQLite "
+        "database apply themselves. Settings come from DJANGO_* and MCPCHAT_* variables.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--backlog",
+        type=int,
+        default=1024,
+        help="listen backlog (default 1024; Twisted's own 50 resets bursts of new connections)",
+    )
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_daphne(args.host, args.port, args.backlog)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def daphne_endpoint(host: str, port: int, backlog: int = 1024) -> str:
+    """A Twisted endpoint string; daphne's -b/-p cannot set the backlog."""
+    interface = host.replace(":", r"\:")  # IPv6 colons are escaped in endpoint strings
+    return f"tcp:port={port}:interface={interface}:backlog={backlog}"
+
+
+def serve_daphne(host: str, port: int, backlog: int) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpchat.settings")
+    from daphne.cli import CommandLineInterface
+
+    print(
+        f"mcpchat: MCP endpoint at http://{host}:{port}/mcp, admin at "
+        f"http://{host}:{port}/admin/ (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    endpoint = daphne_endpoint(host, port, backlog)
+    CommandLineInterface().run(["-e", endpoint, "mcpchat.asgi:application"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
