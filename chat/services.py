@@ -22,6 +22,7 @@ from chat.core.results import (
     StatusResult,
     WaitResult,
 )
+from chat.core.snapshot import Snapshot
 from chat.layer import Doorbells
 from chat.state.base import ChatState
 
@@ -58,6 +59,12 @@ class ChatService:
 
     async def status(self, client_id: str) -> StatusResult:
         return await self.state.status(client_id)
+
+    async def close_room(self, label: str) -> bool:
+        return await self._apply(await self.state.close_room(label))
+
+    async def snapshot(self, show_names: bool = False) -> Snapshot:
+        return await self.state.snapshot(show_names)
 
     async def sweep(self) -> int:
         return await self._apply(await self.state.sweep())

@@ -126,3 +126,5 @@ LOGGING = {
 MCPCHAT = ChatConfig.from_env(os.environ)
 MCPCHAT_ACCESS_TOKEN = os.environ.get("MCPCHAT_ACCESS_TOKEN") or None
 MCPCHAT_AUTO_MIGRATE = env_bool("MCPCHAT_AUTO_MIGRATE", True)
+# Staff see counts and labels only; display names appear in the monitor only when this is on.
+MCPCHAT_MONITOR_SHOW_NAMES = env_bool("MCPCHAT_MONITOR_SHOW_NAMES", False)

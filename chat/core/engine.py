@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from chat.core import validation
+from chat.core.activity import Activity
 from chat.core.config import ChatConfig
 from chat.core.errors import (
     InvalidInput,
@@ -79,6 +80,7 @@ class ChatEngine:
         self.rooms: dict[str, Room] = {}
         self.room_serial = 0
         self.messages_sent = 0
+        self.activity = Activity()  # counts for the staff monitor
 
     # -- identities -------------------------------------------------------------------------
 
@@ -95,6 +97,7 @@ class ChatEngine:
         mailbox = Mailbox(self.config.mailbox_size, self.config.message_ttl)
         ident = Identity(client_id, name, mailbox, self.clock())
         self.identities[client_id] = ident
+        self.activity.online(ident.last_seen, len(self.identities))
         return ident
 
     def _caller(self, client_id: str | None, display_name: str | None) -> Identity:
@@ -309,6 +312,7 @@ class ChatEngine:
         room.message_count += 1
         room.last_message_at = now
         self.messages_sent += 1
+        self.activity.message(now)
         wake = []
         for r in recipients:
             r.mailbox.append(
@@ -405,5 +409,19 @@ class ChatEngine:
         for ident in idle:
             wake += self._leave_current(ident, reason="idle")
             del self.identities[ident.client_id]
+        self.activity.online(self.clock(), len(self.identities))
         wake += self._match_waiting()
         return Outcome(len(idle), tuple(wake))
+
+    def close_room(self, label: str) -> Outcome[bool]:
+        """Staff moderation: everyone in the room gets `room_closed` and is taken out of it.
+        Returns False when no room has that label (closed already, or emptied meanwhile)."""
+        room = next((r for r in self.rooms.values() if r.label == label), None)
+        if room is None:
+            return Outcome(False)
+        members = list(room.members)
+        for cid in members:
+            self.identities[cid].room_id = None
+        del self.rooms[room.room_id]
+        wake = self._notify(members, room.room_id, event="room_closed", reason="staff")
+        return Outcome(True, tuple(wake))

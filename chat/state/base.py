@@ -18,6 +18,7 @@ from chat.core.results import (
     SendResult,
     StatusResult,
 )
+from chat.core.snapshot import Snapshot
 
 
 class ChatState(Protocol):
@@ -44,3 +45,7 @@ class ChatState(Protocol):
     async def status(self, client_id: str) -> StatusResult: ...
 
     async def sweep(self) -> Outcome[int]: ...
+
+    async def close_room(self, label: str) -> Outcome[bool]: ...
+
+    async def snapshot(self, show_names: bool) -> Snapshot: ...

@@ -17,6 +17,7 @@ from chat.core.results import (
     SendResult,
     StatusResult,
 )
+from chat.core.snapshot import Snapshot, take_snapshot
 
 
 class MemoryChatState:
@@ -55,3 +56,9 @@ class MemoryChatState:
 
     async def sweep(self) -> Outcome[int]:
         return self.engine.sweep()
+
+    async def close_room(self, label: str) -> Outcome[bool]:
+        return self.engine.close_room(label)
+
+    async def snapshot(self, show_names: bool) -> Snapshot:
+        return take_snapshot(self.engine, show_names)

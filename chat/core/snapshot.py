@@ -1,0 +1,71 @@
+"""What staff see: counts and short labels. Never message text, never a client_id, never a
+private room's id, and display names only when the operator turns them on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chat.core.engine import ChatEngine
+from chat.core.results import iso
+
+
+@dataclass
+class RoomRow:
+    label: str  # e.g. "P-12": serial number, not the room id
+    kind: str  # matched | private
+    members: int
+    age_s: float
+    idle_s: float | None  # seconds since the last message, None before the first
+    messages: int
+    names: list[str] | None = None  # only with MCPCHAT_MONITOR_SHOW_NAMES
+
+
+@dataclass
+class ChartPoint:
+    ago_s: float
+    messages: int
+    online: int
+
+
+@dataclass
+class Snapshot:
+    at: str
+    online: int
+    queue_length: int
+    oldest_wait_s: float | None
+    active_rooms: int
+    people_in_rooms: int
+    messages_per_minute: int
+    messages_total: int
+    rooms: list[RoomRow] = field(default_factory=list)
+    chart: list[ChartPoint] = field(default_factory=list)
+
+
+def take_snapshot(engine: ChatEngine, show_names: bool = False) -> Snapshot:
+    now = engine.clock()
+    queued_at = list(engine.queue.values())
+    rooms = sorted(engine.rooms.values(), key=lambda r: r.created_at)
+    online = len(engine.identities)
+    return Snapshot(
+        at=iso(now),
+        online=online,
+        queue_length=len(queued_at),
+        oldest_wait_s=round(now - min(queued_at), 1) if queued_at else None,
+        active_rooms=len(rooms),
+        people_in_rooms=sum(len(r.members) for r in rooms),
+        messages_per_minute=engine.activity.per_minute(now),
+        messages_total=engine.messages_sent,
+        rooms=[
+            RoomRow(
+                label=r.label,
+                kind=r.kind,
+                members=len(r.members),
+                age_s=round(now - r.created_at, 1),
+                idle_s=round(now - r.last_message_at, 1) if r.last_message_at else None,
+                messages=r.message_count,
+                names=[engine.identities[c].name for c in r.members] if show_names else None,
+            )
+            for r in rooms
+        ],
+        chart=[ChartPoint(*p) for p in engine.activity.chart(now, online)],
+    )
