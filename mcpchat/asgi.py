@@ -22,7 +22,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from chat.mcp_tools import cache_input_schemas, mcp  # noqa: E402
+from chat.mcp_app import cache_input_schemas, mcp  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
 from mcpchat.mcp_mount import MCP_PATH, McpMount, route_http  # noqa: E402

@@ -30,9 +30,34 @@ def main(argv: list[str] | None = None) -> int:
         help="listen backlog (default 1024; Twisted's own 50 resets bursts of new connections)",
     )
 
+    chat = commands.add_parser(
+        "chat",
+        help="chat from this terminal (an MCP client of any mcpchat server)",
+        description="Meet a stranger (or someone in a private room) and chat from the "
+        "terminal. Type /help once connected. MCPCHAT_ACCESS_TOKEN is sent as a bearer token "
+        "when set.",
+    )
+    chat.add_argument(
+        "url",
+        nargs="?",
+        default=DEFAULT_URL,
+        help=f"the server's MCP endpoint (default {DEFAULT_URL})",
+    )
+    chat.add_argument("--name", help="your display name (default: a random guest name)")
+    chat.add_argument("--room", help="meet in this private room instead of the random queue")
+    chat.add_argument(
+        "--token",
+        default=os.environ.get("MCPCHAT_ACCESS_TOKEN"),
+        help="access token (default: $MCPCHAT_ACCESS_TOKEN)",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_daphne(args.host, args.port, args.backlog)
+    if args.command == "chat":
+        from mcpchat.terminal import run_chat
+
+        return run_chat(args.url, args.name, args.room, args.token)
     parser.error(f"unknown command {args.command}")
     return 2
 

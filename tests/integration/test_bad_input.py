@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chat import runtime
 from chat.core.engine import ChatEngine
-from chat.mcp_tools import mcp
+from chat.mcp_app import mcp
 
 ANN = "<ann's client_id>"  # replaced by a real id, so junk also meets live identities
 junk = st.one_of(

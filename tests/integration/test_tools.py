@@ -10,7 +10,7 @@ import pytest
 from fastmcp import Client
 
 from chat import runtime
-from chat.mcp_tools import mcp
+from chat.mcp_app import mcp
 
 
 @pytest.fixture

@@ -1,0 +1,171 @@
+"""The terminal client driven as a person would: real pseudo-terminals, real daphne."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pexpect
+import pexpect.popen_spawn
+import pytest
+
+from mcpchat.devserver import ROOT, Server
+
+Spawn = Callable[..., pexpect.spawn]
+
+
+@pytest.fixture
+def terminal(server: Server, tmp_path: Path) -> Iterator[Spawn]:
+    opened: list[pexpect.spawn] = []
+
+    def spawn(name: str, *extra: str) -> pexpect.spawn:
+        env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "mcpchat.cli", "chat", server.mcp_url, "--name", name, *extra],
+            cwd=str(ROOT),
+            env=env,
+            encoding="utf-8",
+            timeout=30,
+            dimensions=(40, 160),
+            logfile=(tmp_path / f"{name}.log").open("w"),
+        )
+        opened.append(child)
+        return child
+
+    yield spawn
+    for child in opened:
+        child.terminate(force=True)
+
+
+def type_line(child: pexpect.spawn, text: str) -> None:
+    child.send(text + "\r")
+
+
+def test_two_people_matched_talk_both_ways_while_typing(terminal: Spawn) -> None:
+    alice = terminal("Alice")
+    alice.expect("Waiting for a partner")
+    bob = terminal("Bob")
+    bob.expect("chatting with Alice")
+    alice.expect("chatting with Bob")
+
+    alice.send("Hello B")  # half a line typed, not sent yet
+    type_line(bob, "Hi Alice, how are you?")
+    alice.expect("Bob: Hi Alice, how are you\\?")  # arrives while Alice is typing
+    type_line(alice, "ob!")  # she finishes her line
+    bob.expect("Alice: Hello Bob!")
+
+    type_line(alice, "/status")
+    alice.expect("in room with Alice, Bob")
+    type_line(bob, "/help")
+    bob.expect("/next")
+
+
+def test_next_finds_a_third_person_and_the_old_partner_hears(terminal: Spawn) -> None:
+    alice = terminal("Alice")
+    alice.expect("Waiting for a partner")
+    bob = terminal("Bob")
+    bob.expect("chatting with Alice")
+    carol = terminal("Carol")
+    carol.expect("Waiting for a partner")
+    type_line(alice, "/next")
+    alice.expect("chatting with Carol")
+    carol.expect("chatting with Alice")
+    bob.expect("Alice left the chat")
+    type_line(carol, "hi from Carol")
+    alice.expect("Carol: hi from Carol")
+
+
+def test_a_server_restart_is_survived_with_a_notice(server: Server, terminal: Spawn) -> None:
+    alice = terminal("Alice")
+    alice.expect("Waiting for a partner")
+    bob = terminal("Bob")
+    bob.expect("chatting with Alice")
+    server.restart()  # same port; every chat in memory is gone
+    for child in (alice, bob):
+        child.expect("Connection lost")
+        child.expect("Reconnected")
+        child.expect("starting over")
+    # Both are back in the queue and meet again.
+    bob.expect("chatting with Alice|Waiting for a partner")
+    alice.expect("chatting with Bob")
+    type_line(alice, "still here?")
+    bob.expect("Alice: still here\\?")
+
+
+def test_ctrl_c_leaves_the_chat_and_exits_cleanly(terminal: Spawn) -> None:
+    alice = terminal("Alice")
+    alice.expect("Waiting for a partner")
+    bob = terminal("Bob")
+    bob.expect("chatting with Alice")
+    alice.expect("you>")
+    alice.sendcontrol("c")
+    alice.expect("Bye.")
+    alice.expect(pexpect.EOF)
+    alice.close()
+    assert alice.exitstatus == 0
+    bob.expect("Alice left the chat")
+
+
+def test_ctrl_c_before_the_prompt_still_leaves(terminal: Spawn, server: Server) -> None:
+    bob = terminal("Bob")
+    bob.expect("Waiting for a partner")
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"}
+    piped = pexpect.popen_spawn.PopenSpawn(  # no terminal: plain lines, SIGINT for Ctrl-C
+        [sys.executable, "-m", "mcpchat.cli", "chat", server.mcp_url, "--name", "Pipe"],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    piped.expect("chatting with Bob")
+    bob.expect("chatting with Pipe")
+    piped.kill(signal.SIGINT)
+    piped.expect("Bye.")
+    piped.expect(pexpect.EOF)
+    assert piped.wait() == 0
+    bob.expect("Pipe left the chat")
+
+
+def test_a_private_room_by_name(terminal: Spawn) -> None:
+    host = terminal("Host", "--room", "book-club")
+    host.expect("Waiting for someone to join")
+    guest = terminal("Guest", "--room", "book-club")
+    guest.expect("with Host")
+    host.expect("Guest joined the room")
+    type_line(guest, "page 42?")
+    host.expect("Guest: page 42\\?")
+
+
+def test_the_client_sends_the_access_token(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"MCPCHAT_ACCESS_TOKEN": "t0ken"}).start()
+    try:
+        env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "MCPCHAT_ACCESS_TOKEN": "t0ken"}
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "mcpchat.cli", "chat", server.mcp_url],
+            cwd=str(ROOT),
+            env=env,
+            encoding="utf-8",
+            timeout=30,
+        )
+        child.expect("Waiting for a partner")
+        child.expect("you>")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+        env["MCPCHAT_ACCESS_TOKEN"] = "wrong"
+        refused = pexpect.spawn(
+            sys.executable,
+            ["-m", "mcpchat.cli", "chat", server.mcp_url],
+            cwd=str(ROOT),
+            env=env,
+            encoding="utf-8",
+            timeout=30,
+        )
+        refused.expect("Cannot reach|401")
+        refused.terminate(force=True)
+    finally:
+        server.stop()
