@@ -45,12 +45,18 @@ def type_line(child: pexpect.spawn, text: str) -> None:
     child.send(text + "\r")
 
 
-def test_two_people_matched_talk_both_ways_while_typing(terminal: Spawn) -> None:
+def matched_pair(terminal: Spawn) -> tuple[pexpect.spawn, pexpect.spawn]:
+    """Alice waits in the queue, Bob arrives, and both see the match."""
     alice = terminal("Alice")
     alice.expect("Waiting for a partner")
     bob = terminal("Bob")
     bob.expect("chatting with Alice")
     alice.expect("chatting with Bob")
+    return alice, bob
+
+
+def test_two_people_matched_talk_both_ways_while_typing(terminal: Spawn) -> None:
+    alice, bob = matched_pair(terminal)
 
     alice.send("Hello B")  # half a line typed, not sent yet
     type_line(bob, "Hi Alice, how are you?")
@@ -65,10 +71,7 @@ def test_two_people_matched_talk_both_ways_while_typing(terminal: Spawn) -> None
 
 
 def test_next_finds_a_third_person_and_the_old_partner_hears(terminal: Spawn) -> None:
-    alice = terminal("Alice")
-    alice.expect("Waiting for a partner")
-    bob = terminal("Bob")
-    bob.expect("chatting with Alice")
+    alice, bob = matched_pair(terminal)
     carol = terminal("Carol")
     carol.expect("Waiting for a partner")
     type_line(alice, "/next")
@@ -80,10 +83,7 @@ def test_next_finds_a_third_person_and_the_old_partner_hears(terminal: Spawn) ->
 
 
 def test_a_server_restart_is_survived_with_a_notice(server: Server, terminal: Spawn) -> None:
-    alice = terminal("Alice")
-    alice.expect("Waiting for a partner")
-    bob = terminal("Bob")
-    bob.expect("chatting with Alice")
+    alice, bob = matched_pair(terminal)
     server.restart()  # same port; every chat in memory is gone
     for child in (alice, bob):
         child.expect("Connection lost")
@@ -97,10 +97,7 @@ def test_a_server_restart_is_survived_with_a_notice(server: Server, terminal: Sp
 
 
 def test_ctrl_c_leaves_the_chat_and_exits_cleanly(terminal: Spawn) -> None:
-    alice = terminal("Alice")
-    alice.expect("Waiting for a partner")
-    bob = terminal("Bob")
-    bob.expect("chatting with Alice")
+    alice, bob = matched_pair(terminal)
     alice.expect("you>")
     alice.sendcontrol("c")
     alice.expect("Bye.")

@@ -1,0 +1,218 @@
+"""The chat world: identities, the queue and rooms, and the helpers that keep them consistent.
+
+`ChatWorld` holds the state and the moves every use case is built from (register, notify,
+open a room, leave, pair the queue); `ChatEngine` (engine.py) adds the use cases themselves.
+Pure Python, synchronous, no I/O.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chat.core import validation
+from chat.core.activity import Activity
+from chat.core.config import ChatConfig
+from chat.core.errors import NotInRoom, UnknownClient
+from chat.core.mailbox import Mailbox
+from chat.core.results import JoinResult, QueueResult
+
+RoomKind = Literal["matched", "private"]
+
+
+@dataclass
+class Identity:
+    client_id: str
+    name: str
+    mailbox: Mailbox
+    last_seen: float
+    room_id: str | None = None
+    queued_at: float | None = None
+    avoid: dict[str, float] = field(default_factory=dict)  # ex-partner id -> not before
+    wait_generation: int = 0  # the newest wait wins; older ones see a stale number
+    waiter_channel: str | None = None  # doorbell of the newest wait in progress
+    active_waits: int = 0  # a wait in progress counts as activity for reaping
+
+
+@dataclass
+class Room:
+    room_id: str
+    kind: RoomKind
+    capacity: int
+    label: str  # short, non-secret name for staff
+    created_at: float
+    members: dict[str, None] = field(default_factory=dict)  # client ids in join order
+    message_count: int = 0
+    last_message_at: float | None = None
+
+
+def new_token(prefix: str = "") -> str:
+    """An unguessable id: 192 random bits, URL-safe, valid as a room id too."""
+    return prefix + secrets.token_urlsafe(24)
+
+
+class ChatWorld:
+    def __init__(self, config: ChatConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.identities: dict[str, Identity] = {}
+        self.queue: dict[str, float] = {}  # client id -> queued at; dicts keep FIFO order
+        self.rooms: dict[str, Room] = {}
+        self.room_serial = 0
+        self.messages_sent = 0
+        self.activity = Activity()  # counts for the staff monitor
+
+    # -- identities -------------------------------------------------------------------------
+
+    def identity(self, client_id: str) -> Identity:
+        """The caller's identity, marked as seen now."""
+        ident = self.identities.get(client_id)
+        if ident is None:
+            raise UnknownClient()
+        ident.last_seen = self.clock()
+        return ident
+
+    def _register(self, name: str) -> Identity:
+        client_id = new_token("c_")
+        mailbox = Mailbox(self.config.mailbox_size, self.config.message_ttl)
+        ident = Identity(client_id, name, mailbox, self.clock())
+        self.identities[client_id] = ident
+        self.activity.online(ident.last_seen, len(self.identities))
+        return ident
+
+    def _caller(self, client_id: str | None, display_name: str | None) -> Identity:
+        """An existing identity (renamed if a name is given) or a new one."""
+        name = validation.display_name(display_name) if display_name is not None else None
+        if client_id is None:
+            return self._register(name or validation.display_name(None))
+        ident = self.identity(client_id)
+        if name is not None:
+            ident.name = name
+        return ident
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _notify(self, client_ids: Iterable[str], room_id: str, **data: object) -> list[str]:
+        """Append an event to each mailbox; returns the doorbells to ring."""
+        now = self.clock()
+        wake = []
+        for cid in client_ids:
+            ident = self.identities[cid]
+            ident.mailbox.append(now, kind="event", room_id=room_id, **data)
+            if ident.waiter_channel:
+                wake.append(ident.waiter_channel)
+        return wake
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    def _new_room(self, kind: RoomKind, room_id: str | None, capacity: int) -> Room:
+        self.room_serial += 1
+        room = Room(
+            room_id=room_id or new_token(),
+            kind=kind,
+            capacity=capacity,
+            label=f"{'M' if kind == 'matched' else 'P'}-{self.room_serial}",
+            created_at=self.clock(),
+        )
+        self.rooms[room.room_id] = room
+        return room
+
+    def _room_of(self, ident: Identity, room_id: str | None) -> Room:
+        """The room the caller means: theirs, checked against `room_id` when given."""
+        if room_id is not None and room_id != ident.room_id:
+            raise NotInRoom(f"You are not in room '{room_id}'. " + self._where(ident))
+        if ident.room_id is None:
+            raise NotInRoom("You are not in a room. " + self._where(ident))
+        return self.rooms[ident.room_id]
+
+    def _where(self, ident: Identity) -> str:
+        if ident.room_id is not None:
+            return f"You are in room '{ident.room_id}'; omit room_id to use it."
+        if ident.queued_at is not None:
+            return "You are queued: wait_for_message tells you when you are matched."
+        return "Call enter_queue to meet a stranger or join_room to enter a private room."
+
+    def _leave_current(self, ident: Identity, reason: str) -> list[str]:
+        """Take the identity out of the queue and its room; tell those who stay."""
+        self.queue.pop(ident.client_id, None)
+        ident.queued_at = None
+        if ident.room_id is None:
+            return []
+        room = self.rooms[ident.room_id]
+        ident.room_id = None
+        del room.members[ident.client_id]
+        others = list(room.members)
+        if room.kind == "matched":  # "next" must not hand either of them the other at once
+            until = self.clock() + self.config.rematch_after
+            for cid in others:
+                ident.avoid[cid] = until
+                self.identities[cid].avoid[ident.client_id] = until
+        if not others:
+            del self.rooms[room.room_id]
+        return self._notify(others, room.room_id, event="left", sender=ident.name, reason=reason)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _match_waiting(self, caller: str | None = None) -> list[str]:
+        """Pair the queue first in, first out, skipping pairs who just left each other."""
+        now = self.clock()
+        waiting = [self.identities[c] for c in self.queue]
+        wake: list[str] = []
+        while waiting:
+            first = waiting.pop(0)
+            second = next((w for w in waiting if self._may_pair(first, w, now)), None)
+            if second is not None:
+                waiting.remove(second)
+                wake += self._pair(first, second, caller)
+        return wake
+
+    @staticmethod
+    def _may_pair(a: Identity, b: Identity, now: float) -> bool:
+        return a.avoid.get(b.client_id, 0) <= now and b.avoid.get(a.client_id, 0) <= now
+
+    def _pair(self, first: Identity, second: Identity, caller: str | None) -> list[str]:
+        room = self._new_room("matched", None, 2)
+        for member in (first, second):
+            del self.queue[member.client_id]
+            member.queued_at = None
+            member.avoid.clear()
+            room.members[member.client_id] = None
+            member.room_id = room.room_id
+        wake = []
+        for member, partner in ((first, second), (second, first)):
+            if member.client_id != caller:  # the caller learns from its own result
+                wake += self._notify(
+                    [member.client_id], room.room_id, event="matched", sender=partner.name
+                )
+        return wake
+
+    def _queued(self, ident: Identity) -> QueueResult:
+        position = list(self.queue).index(ident.client_id) + 1
+        return QueueResult(
+            client_id=ident.client_id,
+            display_name=ident.name,
+            status="waiting",
+            position=position,
+            queue_length=len(self.queue),
+            hint="Waiting for a partner. Call wait_for_message: a 'matched' event arrives there.",
+        )
+
+    def _joined(self, ident: Identity, room: Room, created: bool) -> JoinResult:
+        alone = len(room.members) == 1
+        return JoinResult(
+            client_id=ident.client_id,
+            display_name=ident.name,
+            room_id=room.room_id,
+            created=created,
+            members=[self.identities[c].name for c in room.members],
+            capacity=room.capacity,
+            hint=(
+                "Share this room_id with the person you want to meet, then call "
+                "wait_for_message: a 'joined' event arrives when they come in."
+                if alone
+                else "Say hello with send_message, then loop on wait_for_message."
+            ),
+        )
