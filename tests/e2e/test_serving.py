@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mcpchat.devserver import ROOT, Server, http_status
+from mcpchat.devserver import ROOT, Server, http_status, wait_until
 from tests.e2e.clients import connect
 
 INITIALIZE = {
@@ -28,10 +28,14 @@ INITIALIZE = {
 }
 
 
-def post(url: str, body: dict[str, object], token: str | None = None) -> tuple[int, str]:
+def post(
+    url: str, body: dict[str, object], token: str | None = None, session: str | None = None
+) -> tuple[int, str]:
     headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
     if token:
         headers["authorization"] = f"Bearer {token}"
+    if session:
+        headers["mcp-session-id"] = session
     request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
     opener = urllib.request.build_opener(NoRedirect)
     try:
@@ -71,6 +75,28 @@ def test_mcp_is_served_without_redirects(server: Server) -> None:
         status, body = post(server.base_url + path, INITIALIZE)
         assert status == 200, (path, status, body)
         assert "mcpchat" in body
+
+
+def test_idle_mcp_sessions_are_closed(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"MCPCHAT_SESSION_IDLE_TIMEOUT": "1"}).start()
+    try:
+        request = urllib.request.Request(
+            server.mcp_url,
+            json.dumps(INITIALIZE).encode(),
+            method="POST",
+            headers={
+                "content-type": "application/json",
+                "accept": "application/json, text/event-stream",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            session = r.headers["mcp-session-id"]
+        assert session
+        wait_until(lambda: f"{session} idle timeout" in server.log(), 20, "the idle timeout")
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        assert post(server.mcp_url, ping, session=session)[0] == 404
+    finally:
+        server.stop()
 
 
 def test_admin_and_its_static_files_are_served(server: Server) -> None:
