@@ -27,9 +27,13 @@ from mcpchat.devserver import Server
 
 
 def client(url: str, token: str | None) -> Client[Any]:
-    def factory(**kwargs: Any) -> httpx2.AsyncClient:  # no pool limit: waits park in parallel
+    def factory(  # no pool limit: the waits must park in parallel
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> httpx2.AsyncClient:
         limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
-        return httpx2.AsyncClient(limits=limits, **kwargs)
+        return httpx2.AsyncClient(limits=limits, headers=headers, timeout=timeout, auth=auth)
 
     return Client(
         StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300

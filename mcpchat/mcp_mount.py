@@ -125,7 +125,9 @@ def _stop_with_daphne(mount: McpMount) -> None:
     def before_shutdown() -> defer.Deferred[None]:
         return defer.Deferred.fromFuture(asyncio.ensure_future(mount.shutdown()))
 
-    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
+    # Twisted's interface stub misnames these parameters; the call is addSystemEventTrigger(
+    # phase, eventType, callable) as documented.
+    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)  # type: ignore[arg-type]
 
 
 async def _unauthorized(send: Send) -> None:
@@ -148,7 +150,7 @@ async def _unauthorized(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def route_http(mcp: McpMount, django: ASGIApp) -> ASGIApp:
+def route_http(mcp: McpMount, django: Callable[..., Awaitable[None]]) -> ASGIApp:
     """Send /mcp to the MCP app and everything else to Django."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
