@@ -31,9 +31,12 @@ def client(url: str, token: str | None) -> Client[Any]:
         headers: dict[str, str] | None = None,
         timeout: httpx2.Timeout | None = None,
         auth: httpx2.Auth | None = None,
+        **kwargs: Any,  # FastMCP also passes follow_redirects
     ) -> httpx2.AsyncClient:
         limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
-        return httpx2.AsyncClient(limits=limits, headers=headers, timeout=timeout, auth=auth)
+        return httpx2.AsyncClient(
+            limits=limits, headers=headers, timeout=timeout, auth=auth, **kwargs
+        )
 
     return Client(
         StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300
