@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx2
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.exceptions import ToolError
@@ -200,7 +201,13 @@ class TerminalChat:
         try:
             await self._open()
         except Exception as e:
-            self.out(f"! Cannot reach {self.url}: {e}")
+            if await self._http_status() == 401:
+                self.out(
+                    "! The server refused the access token (401). Set "
+                    "MCPCHAT_ACCESS_TOKEN or pass --token with the server's token."
+                )
+            else:
+                self.out(f"! Cannot reach {self.url}: {e}")
             return 1
         receiver: asyncio.Task[None] | None = None
         try:
@@ -219,6 +226,16 @@ class TerminalChat:
                 receiver.cancel()
             await self.goodbye()
         return 0
+
+    async def _http_status(self) -> int | None:
+        """The endpoint's plain HTTP answer: the MCP client reports a refused token only as a
+        generic error, so ask once more without it to tell the person what is wrong."""
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            async with httpx2.AsyncClient(timeout=5) as http:
+                return (await http.post(self.url, headers=headers, json={})).status_code
+        except httpx2.HTTPError:
+            return None
 
     async def goodbye(self) -> None:
         if self.client is not None and self.client_id is not None:
