@@ -119,3 +119,15 @@ async def test_internal_errors_are_masked_and_logged(
         text = await error(client, "get_status", client_id="c_x")
     assert "secret" not in text and "get_status" in text
     assert "secret database password" in caplog.text
+
+
+async def test_the_cached_input_schemas_are_the_advertised_ones(client: Client[Any]) -> None:
+    """The SDK validates Mcp-Param headers with this lookup; it must match tools/list."""
+    from chat.mcp_app import cache_input_schemas
+
+    await cache_input_schemas()
+    lookup = mcp._mcp_server.get_tool_input_schema
+    assert lookup is not None
+    for tool in await client.list_tools():
+        assert lookup(tool.name) == tool.input_schema
+    assert lookup("no_such_tool") is None
