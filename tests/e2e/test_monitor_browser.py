@@ -122,6 +122,11 @@ async def test_staff_watch_chats_live_and_close_a_room(server: Server, browser: 
         )
     assert loads == []  # everything above arrived without a page reload
 
+    response = await page.goto(f"{server.base_url}/admin/monitor/snapshot.json")
+    assert response is not None and response.status == 200
+    snapshot = await response.json()
+    assert (snapshot["online"], snapshot["active_rooms"], snapshot["messages_total"]) == (2, 0, 2)
+
 
 async def test_the_page_says_when_the_socket_drops_and_reconnects(
     server: Server, browser: Browser
