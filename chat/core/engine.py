@@ -28,11 +28,10 @@ class ChatEngine(ChatWorld):
 
     def enter_queue(self, client_id: str | None, display_name: str | None) -> Outcome[QueueResult]:
         ident = self._caller(client_id, display_name)
-        if ident.queued_at is not None:
+        if ident.client_id in self.queue:
             return Outcome(self._queued(ident))
         wake = self._leave_current(ident, reason="next")
-        ident.queued_at = self.clock()
-        self.queue[ident.client_id] = ident.queued_at
+        self.queue[ident.client_id] = self.clock()
         wake += self._match_waiting(caller=ident.client_id)
         if ident.room_id is None:
             return Outcome(self._queued(ident), tuple(wake))
@@ -105,7 +104,6 @@ class ChatEngine(ChatWorld):
         room.last_message_at = now
         self.messages_sent += 1
         self.activity.message(now)
-        wake = []
         for r in recipients:
             r.mailbox.append(
                 now,
@@ -115,10 +113,8 @@ class ChatEngine(ChatWorld):
                 text=text,
                 message_id=room.message_count,
             )
-            if r.waiter_channel:
-                wake.append(r.waiter_channel)
         result = SendResult(room.message_count, iso(now), room.room_id, len(recipients))
-        return Outcome(result, tuple(wake))
+        return Outcome(result, tuple(self._doorbells(recipients)))
 
     # -- waiting: begin (confirm + register), poll (hand out), end ----------------------------
 
@@ -161,7 +157,7 @@ class ChatEngine(ChatWorld):
         ident = self.identity(client_id)
         if room_id is not None:
             self._room_of(ident, room_id)
-        if ident.queued_at is not None:
+        if ident.client_id in self.queue:
             self._leave_current(ident, reason="left")
             return Outcome(LeaveResult("queue", hint="You left the queue."))
         if ident.room_id is None:
@@ -181,7 +177,7 @@ class ChatEngine(ChatWorld):
             waiting=ident.active_waits > 0,
             hint=self._where(ident),
         )
-        if ident.queued_at is not None:
+        if ident.client_id in self.queue:
             queued = self._queued(ident)
             result.state, result.position = "queued", queued.position
             result.queue_length = queued.queue_length

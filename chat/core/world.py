@@ -30,7 +30,6 @@ class Identity:
     mailbox: Mailbox
     last_seen: float
     room_id: str | None = None
-    queued_at: float | None = None
     avoid: dict[str, float] = field(default_factory=dict)  # ex-partner id -> not before
     wait_generation: int = 0  # the newest wait wins; older ones see a stale number
     waiter_channel: str | None = None  # doorbell of the newest wait in progress
@@ -98,13 +97,15 @@ class ChatWorld:
     def _notify(self, client_ids: Iterable[str], room_id: str, **data: object) -> list[str]:
         """Append an event to each mailbox; returns the doorbells to ring."""
         now = self.clock()
-        wake = []
-        for cid in client_ids:
-            ident = self.identities[cid]
+        idents = [self.identities[cid] for cid in client_ids]
+        for ident in idents:
             ident.mailbox.append(now, kind="event", room_id=room_id, **data)
-            if ident.waiter_channel:
-                wake.append(ident.waiter_channel)
-        return wake
+        return self._doorbells(idents)
+
+    @staticmethod
+    def _doorbells(idents: Iterable[Identity]) -> list[str]:
+        """The doorbells of those with a wait in progress: only they need ringing."""
+        return [i.waiter_channel for i in idents if i.waiter_channel]
 
     # -- rooms ------------------------------------------------------------------------------
 
@@ -131,14 +132,13 @@ class ChatWorld:
     def _where(self, ident: Identity) -> str:
         if ident.room_id is not None:
             return f"You are in room '{ident.room_id}'; omit room_id to use it."
-        if ident.queued_at is not None:
+        if ident.client_id in self.queue:
             return "You are queued: wait_for_message tells you when you are matched."
         return "Call enter_queue to meet a stranger or join_room to enter a private room."
 
     def _leave_current(self, ident: Identity, reason: str) -> list[str]:
         """Take the identity out of the queue and its room; tell those who stay."""
         self.queue.pop(ident.client_id, None)
-        ident.queued_at = None
         if ident.room_id is None:
             return []
         room = self.rooms[ident.room_id]
@@ -177,7 +177,6 @@ class ChatWorld:
         room = self._new_room("matched", None, 2)
         for member in (first, second):
             del self.queue[member.client_id]
-            member.queued_at = None
             member.avoid.clear()
             room.members[member.client_id] = None
             member.room_id = room.room_id

@@ -46,11 +46,11 @@ calls = st.sampled_from(sorted(TOOLS)).flatmap(
 
 def check_invariants(engine: ChatEngine) -> None:
     for cid, ident in engine.identities.items():
-        assert (ident.queued_at is not None) == (cid in engine.queue)
-        assert not (ident.queued_at is not None and ident.room_id is not None)
+        assert not (cid in engine.queue and ident.room_id is not None)
         if ident.room_id is not None:
             assert cid in engine.rooms[ident.room_id].members
         assert ident.active_waits == 0
+    assert all(cid in engine.identities for cid in engine.queue)  # no ghosts in the queue
     for room in engine.rooms.values():
         assert 0 < len(room.members) <= room.capacity
         assert all(engine.identities[m].room_id == room.room_id for m in room.members)
