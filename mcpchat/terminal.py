@@ -154,9 +154,10 @@ class TerminalChat:
                     self.out("* The server restarted and forgot this chat: starting over…")
                     self.client_id = None
                     await self.start()
-                else:
+                else:  # e.g. a cursor the server no longer knows: start from what is pending
                     self.out(f"! {e}")
                     self.cursor = None
+                    await asyncio.sleep(1)  # back off: never spin on a repeated refusal
                 continue
             for item in r.get("items", []):
                 self.show(item)
