@@ -3,6 +3,8 @@ and wait for conditions with a bound instead of sleeping."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
 import subprocess
@@ -10,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,23 @@ def wait_until(condition: Callable[[], object], timeout: float = 20, what: str =
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout} s waiting for {what or condition}")
         time.sleep(0.05)
+
+
+async def eventually(
+    condition: Callable[[], object | Awaitable[object]], timeout: float = 20, what: str = ""
+) -> object:
+    """The async form of `wait_until`: `condition` may be a coroutine function, and polling
+    yields to the event loop instead of blocking it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout} s waiting for {what or condition}")
+        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:

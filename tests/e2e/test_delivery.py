@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mcpchat.devserver import ROOT, Server, wait_until
+from mcpchat.devserver import ROOT, Server, eventually
 from tests.e2e.clients import ChatClient, connect
 
 
@@ -73,11 +73,10 @@ async def test_overlapping_waits_newer_wins(server: Server) -> None:
 
 
 async def _until_waiting(client: ChatClient, client_id: str) -> None:
-    for _ in range(200):
-        if (await client.call("get_status", client_id=client_id))["waiting"]:
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the wait never started")
+    async def waiting() -> bool:
+        return bool((await client.call("get_status", client_id=client_id))["waiting"])
+
+    await eventually(waiting, 10, "the wait to start")
 
 
 @pytest.mark.parametrize("mode", ["legacy", "sessionless"])
@@ -120,7 +119,7 @@ async def test_a_wait_longer_than_30_seconds_reports_progress(server: Server) ->
         wait = asyncio.create_task(
             a.call("wait_for_message", progress, client_id=ann, after=cursor, timeout=60)
         )
-        await asyncio.to_thread(wait_until, lambda: ticks and ticks[-1] >= 30, 50, "30 s")
+        await eventually(lambda: ticks and ticks[-1] >= 30, 50, "progress past 30 s")
         await b.call("send_message", client_id=ben, message="worth the wait")
         got = await asyncio.wait_for(wait, 10)
         assert texts(got) == ["worth the wait"]

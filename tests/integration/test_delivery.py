@@ -9,7 +9,17 @@ import pytest
 
 from chat.core.errors import MailboxFull
 from chat.services import ChatService
+from mcpchat.devserver import eventually
 from tests.integration.conftest import make_service, pair
+
+
+async def parked(svc: ChatService, client_id: str) -> None:
+    """Until the client's wait is registered (it then gets every ring)."""
+
+    async def waiting() -> bool:
+        return (await svc.status(client_id)).waiting
+
+    await eventually(waiting, 5, "the wait to park")
 
 
 def texts(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -39,7 +49,7 @@ async def test_full_mailbox_is_an_error_for_the_sender_and_nothing_is_dropped() 
 async def test_a_blocked_wait_returns_when_the_message_arrives(svc: ChatService) -> None:
     a, b = await pair(svc)
     waiting = asyncio.create_task(svc.wait(a, timeout=10))
-    await asyncio.sleep(0)
+    await parked(svc, a)
     await svc.send(b, None, "hello")
     got = await asyncio.wait_for(waiting, 2)
     assert texts(got) == ["hello"]
@@ -81,7 +91,7 @@ async def test_race_timeouts_and_cancels_against_arrivals_lose_and_repeat_nothin
 async def test_newer_wait_wins_and_the_older_returns_at_once_empty(svc: ChatService) -> None:
     a, b = await pair(svc)
     old = asyncio.create_task(svc.wait(a, timeout=30))
-    await asyncio.sleep(0.01)
+    await parked(svc, a)
     new = asyncio.create_task(svc.wait(a, timeout=30))
     old_result = await asyncio.wait_for(old, 2)
     assert old_result.status == "superseded" and old_result.items == []
@@ -144,7 +154,7 @@ async def test_a_lost_doorbell_only_delays_until_the_next_tick() -> None:
     svc.bells.ring = drop  # type: ignore[method-assign]
     a, b = await pair(svc)
     waiting = asyncio.create_task(svc.wait(a, timeout=10))
-    await asyncio.sleep(0.01)
+    await parked(svc, a)
     await svc.send(b, None, "rescued by the tick")
     assert texts(await asyncio.wait_for(waiting, 2)) == ["rescued by the tick"]
 
