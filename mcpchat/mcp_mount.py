@@ -36,7 +36,6 @@ class McpMount:
         self.app = mcp_app  # a Starlette app from FastMCP.http_app(path=MCP_PATH)
         self.access_token = access_token
         self.on_start = on_start
-        self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -62,14 +61,13 @@ class McpMount:
         return hmac.compare_digest(given.encode(), f"Bearer {self.access_token}".encode())
 
     async def ensure_started(self) -> None:
-        if self._ready is not None and self._ready.done():
-            return self._ready.result()
-        async with self._lock:
-            if self._ready is None:
-                loop = asyncio.get_running_loop()
-                self._ready, self._stop = loop.create_future(), asyncio.Event()
-                self._task = loop.create_task(self._run(), name="mcpchat-lifespan")
-                _stop_with_daphne(self)
+        # No await between the check and the assignment, so concurrent first requests on the
+        # event loop start the lifespan exactly once; all of them wait for it to be ready.
+        if self._ready is None:
+            loop = asyncio.get_running_loop()
+            self._ready, self._stop = loop.create_future(), asyncio.Event()
+            self._task = loop.create_task(self._run(), name="mcpchat-lifespan")
+            _stop_with_daphne(self)
         await asyncio.shield(self._ready)
 
     async def _run(self) -> None:
@@ -79,8 +77,8 @@ class McpMount:
                 await stack.enter_async_context(self.app.router.lifespan_context(self.app))
                 if self.on_start is not None:
                     await self.on_start()
-                reaper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
-                stack.callback(reaper.cancel)
+                sweeper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
+                stack.callback(sweeper.cancel)
                 self._ready.set_result(None)
                 log.info("MCP endpoint started")
                 await self._stop.wait()
