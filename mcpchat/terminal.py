@@ -93,9 +93,7 @@ class TerminalChat:
                 return result.structured_content or {}
             except ToolError as e:
                 raise Refused(str(e)) from None
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+            except Exception:  # transport trouble (CancelledError is not an Exception)
                 await self._reconnect(client)
 
     # -- chatting -----------------------------------------------------------------------------
