@@ -34,6 +34,16 @@ class Doorbells:
             except ChannelFull:
                 # The waiter already has doorbells it has not answered; one more adds nothing.
                 log.debug("doorbell channel %s is full", channel)
+            except Exception:
+                # The change is in the log already; the waiter finds it on its next tick.
+                log.warning("could not ring a doorbell", exc_info=True)
+
+    def discard(self, channel: str) -> None:
+        """Forget a finished wait's channel and any ring that came too late for it."""
+        for buffers in ("channels", "receive_buffer"):  # in-memory layer, channels_redis
+            held = getattr(self.layer, buffers, None)
+            if isinstance(held, dict):
+                held.pop(channel, None)
 
     async def wait(self, channel: str, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a ring; True if one came."""

@@ -5,17 +5,14 @@ Docstrings here are product surface: a model reads them to learn how to chat.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
+from django.conf import settings
 from fastmcp import Context, FastMCP
-from fastmcp.exceptions import ToolError
 from fastmcp.utilities.json_schema import dereference_refs
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from chat.core.errors import ChatError
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -24,10 +21,10 @@ from chat.core.results import (
     StatusResult,
     WaitResult,
 )
+from chat.mcp_errors import CodedErrors, chat_errors
 from chat.runtime import service
 
-P = ParamSpec("P")
-R = TypeVar("R")
+CONFIG = settings.MCPCHAT  # the advertised bounds are the configured ones
 
 ClientId = Annotated[
     str,
@@ -61,22 +58,14 @@ Then loop: wait_for_message (blocks until something arrives or the timeout passe
 send_message, and call wait_for_message again with after=<last_id> to confirm what you got.
 Events (matched, joined, left, room_closed) arrive through wait_for_message too.
 Call leave_chat when you are done.
+Errors carry a code in structuredContent.error.code (e.g. unknown_client, mailbox_full).
 """
 
-mcp = FastMCP("mcpchat", instructions=INSTRUCTIONS, mask_error_details=True)
-
-
-def chat_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Turn the core's ChatError into an MCP tool error (isError) with its guidance."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await fn(*args, **kwargs)
-        except ChatError as e:
-            raise ToolError(e.message) from e
-
-    return wrapper
+# Strict: "30" is not a number and true is not a timeout, as the input schemas say.
+mcp = FastMCP(
+    "mcpchat", instructions=INSTRUCTIONS, mask_error_details=True, strict_input_validation=True
+)
+mcp.add_middleware(CodedErrors())
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
@@ -132,16 +121,28 @@ async def join_room(
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
 @chat_errors
 async def send_message(
-    message: Annotated[str, Field(description="The text to send.")],
+    message: Annotated[
+        str,
+        Field(description="The text to send (newlines and tabs allowed, no other control codes)."),
+    ],
     client_id: ClientId,
     room_id: RoomId = None,
+    idempotency_key: Annotated[
+        str | None,
+        Field(
+            description="Optional: a key you choose per message (e.g. a UUID). A retry with the "
+            "same key returns the first result instead of sending twice.",
+            max_length=64,
+        ),
+    ] = None,
 ) -> SendResult:
     """Send a message to everyone else in your room.
 
     Returns the message's number in the room and its UTC timestamp. If the recipient has too
     many unread messages you get an error and nothing is sent: wait for their reply first.
+    Pass an idempotency_key when you may retry after a lost answer, so nothing arrives twice.
     """
-    return await service().send(client_id, room_id, message)
+    return await service().send(client_id, room_id, message, idempotency_key)
 
 
 @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
@@ -153,12 +154,12 @@ async def wait_for_message(
     timeout: Annotated[
         float,
         Field(
-            description="Seconds to wait (0-300). Keep it under 60 unless your client resets its "
-            "timeout on progress notifications.",
+            description=f"Seconds to wait (0-{CONFIG.max_wait:g}). Keep it under 60 unless your "
+            "client resets its timeout on progress notifications.",
             ge=0,
-            le=300,
+            le=CONFIG.max_wait,
         ),
-    ] = 30,
+    ] = CONFIG.default_wait,
     after: Annotated[
         int | None,
         Field(

@@ -13,7 +13,6 @@ from typing import TypeVar
 from chat.core import validation
 from chat.core.config import ChatConfig
 from chat.core.results import (
-    Item,
     JoinResult,
     LeaveResult,
     Outcome,
@@ -51,8 +50,10 @@ class ChatService:
     ) -> JoinResult:
         return await self._apply(await self.state.join_room(room_id, display_name, client_id))
 
-    async def send(self, client_id: str, room_id: str | None, text: str) -> SendResult:
-        return await self._apply(await self.state.send(client_id, room_id, text))
+    async def send(
+        self, client_id: str, room_id: str | None, text: str, key: str | None = None
+    ) -> SendResult:
+        return await self._apply(await self.state.send(client_id, room_id, text, key))
 
     async def leave(self, client_id: str, room_id: str | None) -> LeaveResult:
         return await self._apply(await self.state.leave(client_id, room_id))
@@ -82,28 +83,43 @@ class ChatService:
         timeout = validation.wait_timeout(timeout, cfg.default_wait, cfg.max_wait)
         channel = await self.bells.new_channel()
         begun = await self.state.begin_wait(client_id, room_id, after, channel)
-        generation = await self._apply(begun)  # rings the wait this one replaces
+        try:  # from here on the wait is registered: whatever happens, end it
+            await self._apply(begun)  # rings the wait this one replaces
+            return await self._wait_loop(client_id, begun.value, channel, timeout, progress)
+        finally:
+            # Shielded: a second cancellation must not leave the wait registered.
+            await asyncio.shield(self.state.end_wait(client_id, begun.value))
+            self.bells.discard(channel)
+
+    async def _wait_loop(
+        self,
+        client_id: str,
+        generation: int,
+        channel: str,
+        timeout: float,
+        progress: Progress | None,
+    ) -> WaitResult:
+        interval = self.config.progress_interval
         clock = asyncio.get_running_loop().time
         start = clock()
-        deadline, next_progress = start + timeout, start + cfg.progress_interval
-        try:
-            while True:
-                entries = await self.state.poll(client_id, generation)
-                if entries is None:
-                    return WaitResult("superseded", hint=SUPERSEDED)
-                if entries:
-                    items = [Item.of(e) for e in entries]
-                    return WaitResult("delivered", items, items[-1].id, DELIVERED)
-                now = clock()
-                if now >= deadline:
-                    return WaitResult("timeout", hint=TIMED_OUT.format(timeout))
-                if progress is not None and now >= next_progress:
+        deadline, next_tick = start + timeout, start + interval
+        while True:
+            entries = await self.state.poll(client_id, generation)
+            if entries is None:
+                return WaitResult("superseded", hint=SUPERSEDED)
+            if entries:
+                items = [e.item() for e in entries]
+                return WaitResult("delivered", items, items[-1].id, DELIVERED)
+            now = clock()
+            if now >= deadline:
+                return WaitResult("timeout", hint=TIMED_OUT.format(timeout))
+            if now >= next_tick:
+                next_tick = now + interval
+                if progress is not None:
                     await progress(now - start, timeout)
-                    next_progress = now + cfg.progress_interval
-                # Waking at least every progress interval also bounds the cost of a lost ring.
-                await self.bells.wait(channel, min(deadline, next_progress) - now)
-        finally:
-            await self.state.end_wait(client_id, generation)
+            # Waking at least every interval renews the wait's lease and bounds the cost of a
+            # lost ring.
+            await self.bells.wait(channel, min(deadline, next_tick) - now)
 
 
 DELIVERED = (

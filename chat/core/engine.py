@@ -7,8 +7,15 @@ ring, and the caller rings them after the change is complete.
 from __future__ import annotations
 
 from chat.core import validation
-from chat.core.errors import InvalidInput, MailboxFull, NobodyToTalkTo, RoomFull, RoomNotJoinable
-from chat.core.mailbox import Entry
+from chat.core.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    MailboxFull,
+    NobodyToTalkTo,
+    RoomFull,
+    RoomNotJoinable,
+)
+from chat.core.mailbox import Entry, iso
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -16,9 +23,12 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
-    iso,
 )
-from chat.core.world import ChatWorld
+from chat.core.world import ChatWorld, Identity, SentKey
+
+KEPT_SEND_KEYS = 100  # idempotency keys remembered per sender (and for the message TTL)
+WAIT_LEASE_TICKS = 3  # progress intervals a wait may go without polling before it lapses
+WAIT_LEASE_SLACK = 5.0  # seconds on top, for a loaded event loop
 
 
 class ChatEngine(ChatWorld):
@@ -75,12 +85,21 @@ class ChatEngine(ChatWorld):
         others = list(room.members)
         room.members[ident.client_id] = None
         ident.room_id = room.room_id
-        wake += self._notify(others, room.room_id, event="joined", sender=ident.name)
+        wake += self._notify(others, room.room_id, "joined", about=ident)
         return Outcome(self._joined(ident, room, created), tuple(wake))
 
-    def send(self, client_id: str, room_id: str | None, text: str) -> Outcome[SendResult]:
+    def send(
+        self, client_id: str, room_id: str | None, text: str, key: str | None = None
+    ) -> Outcome[SendResult]:
+        """Deliver to everyone else in the room, all or nothing. With an idempotency `key`, a
+        retry of a send that already happened returns the first result and sends nothing."""
         text = validation.message_text(text, self.config.max_message_chars)
+        if key is not None:
+            validation.idempotency_key(key)
         ident = self.identity(client_id)
+        now = self.clock()
+        if key is not None and (earlier := self._earlier_send(ident, key, text, now)):
+            return Outcome(earlier)
         room = self._room_of(ident, room_id)
         recipients = [self.identities[c] for c in room.members if c != client_id]
         if not recipients:
@@ -92,7 +111,6 @@ class ChatEngine(ChatWorld):
                     else "Wait for someone to join (wait_for_message), or share the room_id."
                 )
             )
-        now = self.clock()
         for r in recipients:  # all or nothing: never deliver to some members only
             if not r.mailbox.has_room(now):
                 raise MailboxFull(
@@ -110,11 +128,31 @@ class ChatEngine(ChatWorld):
                 kind="message",
                 room_id=room.room_id,
                 sender=ident.name,
+                subject=ident.client_id,
                 text=text,
                 message_id=room.message_count,
             )
         result = SendResult(room.message_count, iso(now), room.room_id, len(recipients))
+        if key is not None:
+            ident.sent_keys[key] = SentKey(now, text, result)
+            while len(ident.sent_keys) > KEPT_SEND_KEYS:
+                del ident.sent_keys[next(iter(ident.sent_keys))]
         return Outcome(result, tuple(self._doorbells(recipients)))
+
+    def _earlier_send(self, ident: Identity, key: str, text: str, now: float) -> SendResult | None:
+        """The result of an earlier send with this key, if it is still remembered."""
+        limit = now - self.config.message_ttl
+        for old in [k for k, sent in ident.sent_keys.items() if sent.at < limit]:
+            del ident.sent_keys[old]
+        sent = ident.sent_keys.get(key)
+        if sent is None:
+            return None
+        if sent.text != text:
+            raise IdempotencyKeyReused(
+                f"idempotency_key '{key}' was already used for a different message. Use a new "
+                "key for every new message, and the same key only to retry the same message."
+            )
+        return sent.result
 
     # -- waiting: begin (confirm + register), poll (hand out), end ----------------------------
 
@@ -131,25 +169,32 @@ class ChatEngine(ChatWorld):
         ident.mailbox.confirm(after)
         replaced = ident.waiter_channel
         ident.wait_generation += 1
-        ident.waiter_channel = channel
-        ident.active_waits += 1
+        ident.waiter_channel, ident.waiter_rung = channel, False
+        ident.wait_lease = ident.last_seen + self._lease()
         return Outcome(ident.wait_generation, (replaced,) if replaced else ())
 
     def poll(self, client_id: str, generation: int) -> list[Entry] | None:
-        """Hand out everything pending, or None when a newer wait has taken over."""
+        """Hand out everything pending, or None when a newer wait has taken over. Each poll
+        renews the wait's lease and re-arms its doorbell."""
         ident = self.identity(client_id)
         if ident.wait_generation != generation:
             return None
-        return ident.mailbox.hand_out(self.clock())
+        ident.wait_lease = ident.last_seen + self._lease()
+        ident.waiter_rung = False
+        return ident.mailbox.hand_out(ident.last_seen)
 
     def end_wait(self, client_id: str, generation: int) -> None:
         ident = self.identities.get(client_id)
         if ident is None:
             return
-        ident.active_waits -= 1
         ident.last_seen = self.clock()
         if ident.wait_generation == generation:
-            ident.waiter_channel = None
+            ident.waiter_channel, ident.waiter_rung, ident.wait_lease = None, False, 0.0
+
+    def _lease(self) -> float:
+        """How long a wait counts as in progress without polling: waits poll at least every
+        progress interval, so missing several in a row means its process is gone."""
+        return WAIT_LEASE_TICKS * self.config.progress_interval + WAIT_LEASE_SLACK
 
     # -- leaving, status, reaping -----------------------------------------------------------
 
@@ -174,7 +219,7 @@ class ChatEngine(ChatWorld):
             ident.name,
             "idle",
             pending=ident.mailbox.pending(),
-            waiting=ident.active_waits > 0,
+            waiting=ident.waiting(ident.last_seen),
             hint=self._where(ident),
         )
         if ident.client_id in self.queue:
@@ -191,8 +236,9 @@ class ChatEngine(ChatWorld):
         """Periodic upkeep: remove identities idle for longer than the idle timeout (their
         partners hear so), then pair queued people whose rematch pause has ended.
         Returns how many identities were removed."""
-        limit = self.clock() - self.config.idle_timeout
-        idle = [i for i in self.identities.values() if not i.active_waits and i.last_seen < limit]
+        now = self.clock()
+        limit = now - self.config.idle_timeout
+        idle = [i for i in self.identities.values() if not i.waiting(now) and i.last_seen < limit]
         wake: list[str] = []
         for ident in idle:
             wake += self._leave_current(ident, reason="idle")
@@ -211,5 +257,5 @@ class ChatEngine(ChatWorld):
         for cid in members:
             self.identities[cid].room_id = None
         del self.rooms[room.room_id]
-        wake = self._notify(members, room.room_id, event="room_closed", reason="staff")
+        wake = self._notify(members, room.room_id, "room_closed", reason="staff")
         return Outcome(True, tuple(wake))

@@ -54,3 +54,11 @@ class NobodyToTalkTo(ChatError):
 
 class BadCursor(ChatError):
     code = "bad_cursor"
+
+
+class IdempotencyKeyReused(ChatError):
+    code = "idempotency_key_reused"
+
+
+class NameChangeRefused(ChatError):
+    code = "name_change_refused"

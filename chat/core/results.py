@@ -4,17 +4,11 @@ output (FastMCP derives the output schema from them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar
 
-from chat.core.mailbox import Entry
+from chat.core.mailbox import Item
 
 T = TypeVar("T")
-
-
-def iso(ts: float) -> str:
-    """UTC ISO-8601 with milliseconds and a Z, e.g. 2026-11-24T13:37:13.123Z."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -54,25 +48,6 @@ class SendResult:
     sent_at: str  # UTC ISO-8601
     room_id: str
     recipients: int
-
-
-@dataclass
-class Item:
-    id: int  # pass the last one back as `after` to confirm receipt
-    kind: Literal["message", "event"]
-    room_id: str
-    at: str  # UTC ISO-8601
-    sender: str | None = None  # who wrote it, or whom the event is about
-    text: str | None = None
-    event: str | None = None  # matched | joined | left | room_closed
-    reason: str | None = None
-    message_id: int | None = None
-
-    @classmethod
-    def of(cls, e: Entry) -> Item:
-        return cls(
-            e.id, e.kind, e.room_id, iso(e.at), e.sender, e.text, e.event, e.reason, e.message_id
-        )
 
 
 @dataclass

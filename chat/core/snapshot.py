@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chat.core.engine import ChatEngine
-from chat.core.results import iso
+from chat.core.mailbox import iso
 
 
 @dataclass

@@ -16,9 +16,9 @@ from typing import Literal
 from chat.core import validation
 from chat.core.activity import Activity
 from chat.core.config import ChatConfig
-from chat.core.errors import NotInRoom, UnknownClient
+from chat.core.errors import NameChangeRefused, NotInRoom, UnknownClient
 from chat.core.mailbox import Mailbox
-from chat.core.results import JoinResult, QueueResult
+from chat.core.results import JoinResult, QueueResult, SendResult
 
 RoomKind = Literal["matched", "private"]
 
@@ -33,7 +33,23 @@ class Identity:
     avoid: dict[str, float] = field(default_factory=dict)  # ex-partner id -> not before
     wait_generation: int = 0  # the newest wait wins; older ones see a stale number
     waiter_channel: str | None = None  # doorbell of the newest wait in progress
-    active_waits: int = 0  # a wait in progress counts as activity for reaping
+    waiter_rung: bool = False  # rung since the waiter last read the log: no need to ring again
+    wait_lease: float = 0.0  # until then a wait is in progress, which counts as activity
+    sent_keys: dict[str, SentKey] = field(default_factory=dict)  # idempotency keys, oldest first
+
+    def waiting(self, now: float) -> bool:
+        """A wait is in progress. A lease, not a flag: a wait whose process died stops
+        counting once its lease runs out, so the identity can still be reaped."""
+        return self.wait_lease > now
+
+
+@dataclass
+class SentKey:
+    """What a send with an idempotency key produced, so a retry can return it again."""
+
+    at: float
+    text: str
+    result: SendResult
 
 
 @dataclass
@@ -83,29 +99,51 @@ class ChatWorld:
         return ident
 
     def _caller(self, client_id: str | None, display_name: str | None) -> Identity:
-        """An existing identity (renamed if a name is given) or a new one."""
+        """An existing identity or a new one. A name is chosen once: others have seen it on
+        messages and events, so a different one for an existing client_id is refused."""
         name = validation.display_name(display_name) if display_name is not None else None
         if client_id is None:
             return self._register(name or validation.display_name(None))
         ident = self.identity(client_id)
-        if name is not None:
-            ident.name = name
+        if name is not None and name != ident.name:
+            raise NameChangeRefused(
+                f"You are already '{ident.name}'; a client_id keeps its display_name. Omit "
+                "display_name (or pass the same one), or start over without a client_id to "
+                "chat under a new name."
+            )
         return ident
 
     # -- events -----------------------------------------------------------------------------
 
-    def _notify(self, client_ids: Iterable[str], room_id: str, **data: object) -> list[str]:
-        """Append an event to each mailbox; returns the doorbells to ring."""
+    def _notify(
+        self,
+        client_ids: Iterable[str],
+        room_id: str,
+        event: str,
+        about: Identity | None = None,
+        reason: str | None = None,
+    ) -> list[str]:
+        """Append an event (about someone, when it is) to each mailbox; returns the doorbells
+        to ring."""
         now = self.clock()
         idents = [self.identities[cid] for cid in client_ids]
+        who = {"sender": about.name, "subject": about.client_id} if about else {}
         for ident in idents:
-            ident.mailbox.append(now, kind="event", room_id=room_id, **data)
+            ident.mailbox.append(
+                now, kind="event", room_id=room_id, event=event, reason=reason, **who
+            )
         return self._doorbells(idents)
 
     @staticmethod
     def _doorbells(idents: Iterable[Identity]) -> list[str]:
-        """The doorbells of those with a wait in progress: only they need ringing."""
-        return [i.waiter_channel for i in idents if i.waiter_channel]
+        """The doorbells of those with a wait in progress that has not been rung since it last
+        read the log: one ring wakes it, and more would only linger in the channel layer."""
+        bells = []
+        for ident in idents:
+            if ident.waiter_channel and not ident.waiter_rung:
+                ident.waiter_rung = True
+                bells.append(ident.waiter_channel)
+        return bells
 
     # -- rooms ------------------------------------------------------------------------------
 
@@ -152,7 +190,7 @@ class ChatWorld:
                 self.identities[cid].avoid[ident.client_id] = until
         if not others:
             del self.rooms[room.room_id]
-        return self._notify(others, room.room_id, event="left", sender=ident.name, reason=reason)
+        return self._notify(others, room.room_id, "left", about=ident, reason=reason)
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -183,9 +221,7 @@ class ChatWorld:
         wake = []
         for member, partner in ((first, second), (second, first)):
             if member.client_id != caller:  # the caller learns from its own result
-                wake += self._notify(
-                    [member.client_id], room.room_id, event="matched", sender=partner.name
-                )
+                wake += self._notify([member.client_id], room.room_id, "matched", about=partner)
         return wake
 
     def _queued(self, ident: Identity) -> QueueResult:

@@ -30,7 +30,9 @@ class ChatState(Protocol):
         self, room_id: str | None, display_name: str | None, client_id: str | None
     ) -> Outcome[JoinResult]: ...
 
-    async def send(self, client_id: str, room_id: str | None, text: str) -> Outcome[SendResult]: ...
+    async def send(
+        self, client_id: str, room_id: str | None, text: str, key: str | None
+    ) -> Outcome[SendResult]: ...
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str

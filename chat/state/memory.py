@@ -34,8 +34,10 @@ class MemoryChatState:
     ) -> Outcome[JoinResult]:
         return self.engine.join_room(room_id, display_name, client_id)
 
-    async def send(self, client_id: str, room_id: str | None, text: str) -> Outcome[SendResult]:
-        return self.engine.send(client_id, room_id, text)
+    async def send(
+        self, client_id: str, room_id: str | None, text: str, key: str | None
+    ) -> Outcome[SendResult]:
+        return self.engine.send(client_id, room_id, text, key)
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str

@@ -49,7 +49,7 @@ def check_invariants(engine: ChatEngine) -> None:
         assert not (cid in engine.queue and ident.room_id is not None)
         if ident.room_id is not None:
             assert cid in engine.rooms[ident.room_id].members
-        assert ident.active_waits == 0
+        assert not ident.waiting(engine.clock()) and ident.waiter_channel is None
     assert all(cid in engine.identities for cid in engine.queue)  # no ghosts in the queue
     for room in engine.rooms.values():
         assert 0 < len(room.members) <= room.capacity

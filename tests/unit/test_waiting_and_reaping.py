@@ -53,6 +53,7 @@ def test_unconfirmed_entries_come_again_until_after_confirms_them(engine: ChatEn
 
 def test_idle_identities_are_reaped_and_partners_told(engine: ChatEngine, clock: FakeClock) -> None:
     a, b = pair(engine)
+    engine.identities[a].mailbox.hand_out(clock())  # A has seen B join
     q = engine.enter_queue(None, "Q").value.client_id
     clock.advance(30)
     engine.status(a)  # A stays active
@@ -69,10 +70,41 @@ def test_idle_identities_are_reaped_and_partners_told(engine: ChatEngine, clock:
 def test_a_wait_in_progress_counts_as_activity(engine: ChatEngine, clock: FakeClock) -> None:
     a, _ = pair(engine)
     gen = engine.begin_wait(a, None, None, "bell").value
-    clock.advance(1000)
+    for _ in range(100):  # a live wait polls at least every progress interval
+        clock.advance(engine.config.progress_interval)
+        engine.poll(a, gen)
     assert engine.sweep().value == 1  # only B
     engine.end_wait(a, gen)
     clock.advance(59)
     assert engine.sweep().value == 0
     clock.advance(2)
     assert engine.sweep().value == 1
+
+
+def test_a_wait_whose_process_died_stops_counting_when_its_lease_lapses(
+    engine: ChatEngine, clock: FakeClock
+) -> None:
+    a, b = pair(engine)
+    engine.begin_wait(a, None, None, "bell")  # ...and its process is killed: no poll, no end
+    engine.status(b)
+    assert engine.status(a).waiting
+    clock.advance(engine.config.idle_timeout / 2)
+    engine.status(b)
+    assert not engine.identities[a].waiting(clock())  # the lease is far shorter than that
+    assert engine.send(b, None, "anyone?").wake == ("bell",)  # rung once, in case it lives
+    clock.advance(engine.config.idle_timeout / 2 + 1)
+    engine.status(b)
+    assert engine.sweep().value == 1  # A is reaped like any idle chatter
+    with pytest.raises(UnknownClient):
+        engine.status(a)
+
+
+def test_one_ring_per_read_of_the_log(engine: ChatEngine) -> None:
+    """A waiter is rung once; more rings before it reads the log would only pile up."""
+    a, b = pair(engine)
+    gen = engine.begin_wait(a, None, None, "bell").value
+    assert engine.send(b, None, "one").wake == ("bell",)
+    assert engine.send(b, None, "two").wake == ()
+    assert engine.leave(b, None).wake == ()
+    engine.poll(a, gen)  # read the log: the next change rings again
+    assert engine.join_room("r", "C").wake == ("bell",)
