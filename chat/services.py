@@ -7,6 +7,7 @@ change names. Waiting follows the delivery rule in ARCHITECTURE.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -82,14 +83,25 @@ class ChatService:
         cfg = self.config
         timeout = validation.wait_timeout(timeout, cfg.default_wait, cfg.max_wait)
         channel = await self.bells.new_channel()
-        begun = await self.state.begin_wait(client_id, room_id, after, channel)
+        begin = asyncio.ensure_future(self.state.begin_wait(client_id, room_id, after, channel))
+        try:
+            # Shielded: a cancellation that lands after the state registered the wait but before
+            # its answer came back must still end it.
+            begun = await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._end_wait(client_id, (await begin).value, channel)
+            raise
         try:  # from here on the wait is registered: whatever happens, end it
             await self._apply(begun)  # rings the wait this one replaces
             return await self._wait_loop(client_id, begun.value, channel, timeout, progress)
         finally:
-            # Shielded: a second cancellation must not leave the wait registered.
-            await asyncio.shield(self.state.end_wait(client_id, begun.value))
-            self.bells.discard(channel)
+            await self._end_wait(client_id, begun.value, channel)
+
+    async def _end_wait(self, client_id: str, generation: int, channel: str) -> None:
+        # Shielded: a second cancellation must not leave the wait registered.
+        await asyncio.shield(self.state.end_wait(client_id, generation))
+        self.bells.discard(channel)
 
     async def _wait_loop(
         self,

