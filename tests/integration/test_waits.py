@@ -136,7 +136,7 @@ async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_re
 
 async def test_a_ring_that_comes_too_late_leaves_nothing_in_the_layer() -> None:
     svc = make_service()
-    a, b = await pair(svc)
+    a, _ = await pair(svc)
     end_wait = svc.state.end_wait
     channels: list[str] = []
     new_channel = svc.bells.new_channel
