@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_daphne(args.host, args.port, args.backlog)
     if args.command == "chat":
-        from mcpchat.terminal import run_chat
+        from mcpchat_terminal import run_chat
 
         return run_chat(args.url, args.name, args.room, args.token)
     parser.error(f"unknown command {args.command}")

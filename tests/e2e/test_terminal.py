@@ -7,13 +7,16 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import httpx2
 import pexpect
 import pexpect.popen_spawn
 import pytest
 
 from mcpchat.devserver import ROOT, Server
+from mcpchat_terminal.client import TerminalChat
+from tests.e2e.clients import connect
 
 Spawn = Callable[..., pexpect.spawn]
 
@@ -159,3 +162,33 @@ def test_the_client_sends_the_access_token(tmp_path: Path) -> None:
         assert refused.exitstatus == 1
     finally:
         server.stop()
+
+
+async def test_a_send_whose_answer_was_lost_is_retried_without_a_duplicate(
+    server: Server,
+) -> None:
+    async with connect("fastmcp", server.mcp_url) as partner:
+        ann = (await partner.call("join_room", room_id="r", display_name="Ann"))["client_id"]
+        shown: list[str] = []
+        chat = TerminalChat(server.mcp_url, "Ben", "r", None, out=shown.append)
+        await chat._open()
+        await chat.start()
+        assert chat.client is not None
+        real_call = chat.client.call_tool
+
+        async def answer_lost(tool: str, args: dict[str, Any], **kwargs: Any) -> Any:
+            result = await real_call(tool, args, **kwargs)  # the server has stored it...
+            if tool == "send_message":
+                raise httpx2.ReadError("connection reset")  # ...but the answer never arrives
+            return result
+
+        chat.client.call_tool = answer_lost  # type: ignore[method-assign]
+        await chat.handle("hello, once")
+        assert "* Connection lost: reconnecting…" in shown and "* Reconnected." in shown
+        got = await partner.call("wait_for_message", client_id=ann, timeout=10)
+        rest = await partner.call(
+            "wait_for_message", client_id=ann, after=got["last_id"], timeout=1
+        )
+        said = [i["text"] for i in got["items"] + rest["items"] if i["kind"] == "message"]
+        assert said == ["hello, once"]
+        await chat.goodbye()

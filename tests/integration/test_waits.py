@@ -72,9 +72,7 @@ async def test_cancels_and_timeouts_after_the_hand_out_lose_and_repeat_nothing()
     cursor: int | None = 1  # pair() handed out the "joined" event, id 1
     cancelled_after_hand_out = 0
     for i in range(1500):
-        wait = asyncio.create_task(
-            svc.wait(a, timeout=rng.choice([0, 0.001, 0.004]), after=cursor)
-        )
+        wait = asyncio.create_task(svc.wait(a, timeout=rng.choice([0, 0.001, 0.004]), after=cursor))
         for _ in range(rng.randrange(4)):
             await asyncio.sleep(0)
         if rng.random() < 0.8:
@@ -111,9 +109,7 @@ async def test_a_wait_without_progress_does_not_spin() -> None:
     assert state.polls - polls < 60
 
 
-async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_registered() -> (
-    None
-):
+async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_registered() -> None:
     svc = make_service()
     a, _ = await pair(svc)
     old = asyncio.create_task(svc.wait(a, timeout=30))

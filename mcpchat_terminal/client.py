@@ -1,26 +1,24 @@
-"""`mcpchat chat`: an interactive terminal chat client that speaks only MCP to the server.
+"""The terminal chat client: speaks only MCP to the server.
 
-Incoming messages print above the input line while you type (prompt_toolkit); without a
-terminal it reads plain lines from stdin. It confirms what it received (the `after` cursor),
-rides out network blips and server restarts with a visible notice, and leaves the chat on
-/quit, Ctrl-D or Ctrl-C.
+It confirms what it received (the `after` cursor), sends every line with an idempotency key
+so a retry after a lost answer never delivers it twice, branches on error codes, rides out
+network blips and server restarts with a visible notice, and leaves the chat on /quit, Ctrl-D
+or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx2
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
-from fastmcp.exceptions import ToolError
 
-from chat.core.errors import UnknownClient
+from mcpchat_terminal.display import describe, safe
 
 HELP = """\
 Commands:
@@ -31,11 +29,15 @@ Commands:
   /help    this list
 Anything else you type is sent to the people in your room."""
 WAIT_SECONDS = 25  # under the 60 s most HTTP stacks allow for one request
-FORGOTTEN = UnknownClient().message.split(" (")[0]  # "Unknown or expired client_id"
+UNKNOWN_CLIENT = "unknown_client"  # the server has forgotten this client_id (restart, reaping)
 
 
 class Refused(Exception):
     """The server answered with a tool error: a message for the person, not a fault."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class TerminalChat:
@@ -47,7 +49,8 @@ class TerminalChat:
         token: str | None,
         out: Callable[[str], None] = print,
     ) -> None:
-        self.url, self.name, self.room, self.token, self.out = url, name, room, token, out
+        self.url, self.name, self.room, self.token = url, name, room, token
+        self.out: Callable[[str], None] = lambda text: out(safe(text))  # nothing acts on the tty
         self.client: Client[Any] | None = None
         self.client_id: str | None = None
         self.cursor: int | None = None
@@ -84,17 +87,23 @@ class TerminalChat:
                     delay = min(delay * 2, 5)
 
     async def call(self, tool: str, **args: Any) -> dict[str, Any]:
+        """Call a tool, retrying through transport trouble. Only calls that are safe to repeat
+        come here: sends carry an idempotency key."""
         while True:
             client = self.client
             try:
                 if client is None:
                     raise ConnectionError("not connected")
-                result = await client.call_tool(tool, args)
-                return result.structured_content or {}
-            except ToolError as e:
-                raise Refused(str(e)) from None
+                result = await client.call_tool(tool, args, raise_on_error=False)
             except Exception:  # transport trouble (CancelledError is not an Exception)
                 await self._reconnect(client)
+                continue
+            content = result.structured_content or {}
+            if result.is_error:
+                error = content.get("error") or {}
+                text = " ".join(getattr(c, "text", "") for c in result.content)
+                raise Refused(str(error.get("code", "error")), error.get("message") or text)
+            return content
 
     # -- chatting -----------------------------------------------------------------------------
 
@@ -124,19 +133,9 @@ class TerminalChat:
             self.out(f"* Waiting for a partner… (you are {self.name}, type /help for commands)")
 
     def show(self, item: dict[str, Any]) -> None:
-        who = item.get("sender") or "someone"
-        if item["kind"] == "message":
-            self.out(f"{who}: {item['text']}")
-        elif item["event"] == "matched":
-            self.out(f"* You are now chatting with {who}. Say hi!")
-        elif item["event"] == "joined":
-            self.out(f"* {who} joined the room.")
-        elif item["event"] == "left" and item.get("reason") == "idle":
-            self.out(f"* {who} went quiet and was disconnected. /next meets someone new.")
-        elif item["event"] == "left":
-            self.out(f"* {who} left the chat. /next meets someone new.")
-        elif item["event"] == "room_closed":
-            self.out("* A moderator closed this room. /next meets someone new.")
+        text = describe(item)
+        if text is not None:
+            self.out(text)
 
     async def receive_forever(self) -> None:
         while True:
@@ -148,7 +147,7 @@ class TerminalChat:
                     timeout=WAIT_SECONDS,
                 )
             except Refused as e:
-                if str(e).startswith(FORGOTTEN):
+                if e.code == UNKNOWN_CLIENT:
                     self.out("* The server restarted and forgot this chat: starting over…")
                     self.client_id = None
                     await self.start()
@@ -190,7 +189,10 @@ class TerminalChat:
             elif command.startswith("/"):
                 self.out(f"! Unknown command {line.split()[0]}. Type /help.")
             else:
-                await self.call("send_message", client_id=self.client_id, message=line)
+                key = uuid.uuid4().hex  # one per line: every retry of it carries the same key
+                await self.call(
+                    "send_message", client_id=self.client_id, message=line, idempotency_key=key
+                )
         except Refused as e:
             self.out(f"! {e}")
         return True
@@ -243,44 +245,3 @@ class TerminalChat:
                     await self.client.call_tool("leave_chat", {"client_id": self.client_id})
         await self._close()
         self.out("* Bye.")
-
-
-async def terminal_lines() -> AsyncIterator[str]:
-    """Lines typed at a prompt that stays below incoming output; Ctrl-C/Ctrl-D end it."""
-    from prompt_toolkit import PromptSession
-
-    session: PromptSession[str] = PromptSession()
-    while True:
-        try:
-            yield await session.prompt_async("you> ")
-        except (EOFError, KeyboardInterrupt):
-            return
-
-
-async def piped_lines() -> AsyncIterator[str]:
-    """Plain lines from a non-terminal stdin, until it ends."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while line := await reader.readline():
-        yield line.decode(errors="replace")
-
-
-def run_chat(url: str, name: str | None, room: str | None, token: str | None) -> int:
-    async def main() -> int:
-        # Ctrl-C outside the prompt (connecting, piped input) cancels the chat, which then
-        # leaves cleanly; at the prompt, prompt_toolkit reads it as a key instead.
-        main_task = asyncio.current_task()
-        assert main_task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, main_task.cancel)
-        if sys.stdin.isatty():
-            from prompt_toolkit.patch_stdout import patch_stdout
-
-            with patch_stdout(raw=True):
-                return await TerminalChat(url, name, room, token).run(terminal_lines())
-        return await TerminalChat(url, name, room, token).run(piped_lines())
-
-    try:
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        return 130
