@@ -94,18 +94,30 @@ async def test_a_client_killed_mid_wait_gets_its_messages_on_the_next_wait(
         )
         try:
             await _until_waiting(b, ann)
-            waiter.kill()  # vanishes without a word while its wait is parked
+            waiter.kill()  # vanishes without a word while its wait (300 s) is parked
             waiter.wait(10)
         finally:
             waiter.kill()
         await b.call("send_message", client_id=ben, message="did you get this?")
         await b.call("send_message", client_id=ben, message="and this?")
-        # Whether or not the server handed these to the dead connection, the next wait that
-        # confirms only what the client really saw gets them.
+        # The orphaned wait ends long before its 300 s: either the server noticed its client
+        # was gone, or the doorbell woke it and it handed the messages to a dead connection.
+        await _until_not_waiting(b, ann)
+        status = await b.call("get_status", client_id=ann)
+        assert status["pending"] == 2  # nothing was confirmed by the dead client
+        # The next wait, confirming only what the client really saw, gets both again.
         got = await a.call("wait_for_message", client_id=ann, after=cursor, timeout=10)
         assert texts(got) == ["did you get this?", "and this?"]
         done = await a.call("wait_for_message", client_id=ann, after=got["last_id"], timeout=0)
         assert done["items"] == []
+        assert (await b.call("get_status", client_id=ann))["pending"] == 0
+
+
+async def _until_not_waiting(client: ChatClient, client_id: str) -> None:
+    async def idle() -> bool:
+        return not (await client.call("get_status", client_id=client_id))["waiting"]
+
+    await eventually(idle, 60, "the orphaned wait to end")
 
 
 async def test_a_wait_longer_than_30_seconds_reports_progress(server: Server) -> None:
@@ -123,7 +135,7 @@ async def test_a_wait_longer_than_30_seconds_reports_progress(server: Server) ->
         await b.call("send_message", client_id=ben, message="worth the wait")
         got = await asyncio.wait_for(wait, 10)
         assert texts(got) == ["worth the wait"]
-        assert len(ticks) >= 6 and ticks == sorted(ticks)
+        assert len(ticks) >= 2 and ticks == sorted(ticks)
 
 
 async def test_a_timeout_is_a_plain_result(server: Server) -> None:

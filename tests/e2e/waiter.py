@@ -12,7 +12,7 @@ async def main(url: str, client_id: str, mode: str) -> None:
     kwargs = {"mode": "legacy"} if mode == "legacy" else {}
     async with Client(url, **kwargs) as client:
         print("waiting", flush=True)
-        await client.call_tool("wait_for_message", {"client_id": client_id, "timeout": 20})
+        await client.call_tool("wait_for_message", {"client_id": client_id, "timeout": 300})
         print("returned", flush=True)
 
 
