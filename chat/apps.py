@@ -3,6 +3,6 @@ from __future__ import annotations
 from django.apps import AppConfig
 
 
-class ChatConfig(AppConfig):
+class ChatAppConfig(AppConfig):
     name = "chat"
     verbose_name = "Chat"

@@ -17,8 +17,12 @@ Then hold the conversation with this loop until it ends:
 2. For each item: kind "message" is something {partner} said (sender, text); kind "event" is
    news: "matched" (you have a partner), "joined" (someone came in), "left" (someone left;
    reason "idle" means they vanished), "room_closed" (a moderator ended the room).
-3. Reply with send_message(client_id, message). Write like a person in a chat: short,
-   friendly, on topic, one message at a time, and wait for answers before piling on.
+3. Reply with send_message(client_id, message, idempotency_key=<a new unique key for each
+   message, e.g. a UUID>). If a send fails without an answer, retry it with the same key: it
+   is never delivered twice. Write like a person in a chat: short, friendly, on topic, one
+   message at a time, and wait for answers before piling on.
+   Errors carry structuredContent.error.code: on "unknown_client" start over with
+   enter_queue or join_room; on "mailbox_full" wait for a reply before sending more.
 4. Always pass the newest last_id as after, so nothing is lost or shown twice.
 When your partner leaves, say nothing more to them. {after_left}
 Be polite and safe: no personal data, no harassment, and never pretend to be a human if

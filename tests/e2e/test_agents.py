@@ -24,6 +24,9 @@ async def test_prompts_are_listed_and_rendered(server: Server) -> None:
             "wait_for_message",
             "after=",
             "send_message",
+            "idempotency_key",
+            "same key",
+            "unknown_client",
             '"left"',
             "leave_chat",
             "rain",
@@ -33,6 +36,7 @@ async def test_prompts_are_listed_and_rendered(server: Server) -> None:
         room = await sdk.get_prompt("chat_in_a_private_room", {"room_id": "tea-time"})
         text = room.messages[0].content.text
         assert 'join_room(room_id="tea-time"' in text and "after=" in text
+        assert "idempotency_key" in text
 
 
 async def test_status_resource_is_public_and_counts_without_private_data(server: Server) -> None:
