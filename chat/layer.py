@@ -19,13 +19,20 @@ log = logging.getLogger(__name__)
 RING = {"type": "chat.ring"}
 
 
+PREFIX = "mcpchat.wait"
+BUFFERS = ("channels", "receive_buffer")  # where the in-memory layer and channels_redis keep them
+
+
 class Doorbells:
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
+        self.active: set[str] = set()  # channels of waits in progress in this process
 
     async def new_channel(self) -> str:
         """A fresh channel for one wait; only this process receives on it."""
-        return await self.layer.new_channel(prefix="mcpchat.wait.")
+        channel = await self.layer.new_channel(prefix=PREFIX)
+        self.active.add(channel)
+        return channel
 
     async def ring(self, channels: Iterable[str]) -> None:
         for channel in channels:
@@ -40,10 +47,22 @@ class Doorbells:
 
     def discard(self, channel: str) -> None:
         """Forget a finished wait's channel and any ring that came too late for it."""
-        for buffers in ("channels", "receive_buffer"):  # in-memory layer, channels_redis
-            held = getattr(self.layer, buffers, None)
-            if isinstance(held, dict):
-                held.pop(channel, None)
+        self.active.discard(channel)
+        for held in self._buffers():
+            held.pop(channel, None)
+
+    def prune(self) -> int:
+        """Drop rings that reached a channel after its wait ended (a sender read the doorbell
+        just before). Layers keep them until they expire, channels_redis forever."""
+        pruned = 0
+        for held in self._buffers():
+            for channel in [c for c in held if c.startswith(PREFIX) and c not in self.active]:
+                del held[channel]
+                pruned += 1
+        return pruned
+
+    def _buffers(self) -> list[dict[str, object]]:
+        return [b for b in (getattr(self.layer, n, None) for n in BUFFERS) if isinstance(b, dict)]
 
     async def wait(self, channel: str, timeout: float) -> bool:
         """Wait up to `timeout` seconds for a ring; True if one came."""

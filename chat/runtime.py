@@ -8,8 +8,10 @@ import logging
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from chat.core.config import ChatConfig
 from chat.layer import Doorbells
 from chat.services import ChatService
+from chat.state.base import ChatState
 from chat.state.memory import MemoryChatState
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,19 @@ def service() -> ChatService:
         layer = get_channel_layer()
         if layer is None:
             raise RuntimeError("CHANNEL_LAYERS must define a default channel layer")
-        _service = ChatService(MemoryChatState(config), Doorbells(layer), config)
+        _service = ChatService(chat_state(config), Doorbells(layer), config)
     return _service
+
+
+def chat_state(config: ChatConfig) -> ChatState:
+    """The state backend the settings choose, as Channels picks its layer."""
+    if settings.MCPCHAT_REDIS_URL:
+        from redis.asyncio import Redis
+
+        from chat.state.redis import RedisChatState
+
+        return RedisChatState(config, Redis.from_url(settings.MCPCHAT_REDIS_URL))
+    return MemoryChatState(config)
 
 
 def reset_service() -> None:
@@ -41,6 +54,7 @@ async def sweep_forever() -> None:
         svc = service()
         await asyncio.sleep(svc.config.reap_interval)
         try:
+            svc.bells.prune()
             gone = await svc.sweep()
             if gone:
                 log.info("reaped %d idle chatter(s)", gone)

@@ -99,9 +99,10 @@ class ChatService:
             await self._end_wait(client_id, begun.value, channel)
 
     async def _end_wait(self, client_id: str, generation: int, channel: str) -> None:
-        # Shielded: a second cancellation must not leave the wait registered.
-        await asyncio.shield(self.state.end_wait(client_id, generation))
-        self.bells.discard(channel)
+        try:  # shielded: a second cancellation must not leave the wait registered
+            await asyncio.shield(self.state.end_wait(client_id, generation))
+        finally:
+            self.bells.discard(channel)
 
     async def _wait_loop(
         self,

@@ -85,9 +85,23 @@ DATABASES = {
     }
 }
 
-# Chats never touch the database; the channel layer only carries doorbells and monitor
-# updates. The in-memory layer serves one process with no extra services.
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Chats never touch the database; the channel layer only carries doorbells. Unset, one process
+# keeps the chats in memory with no extra services; with MCPCHAT_REDIS_URL any number of
+# processes share the chat state and ring each other's doorbells through Redis.
+MCPCHAT_REDIS_URL = os.environ.get("MCPCHAT_REDIS_URL") or None
+if MCPCHAT_REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # No socket timeout: redis-py's would break a receive that idles longer.
+                "hosts": [{"address": MCPCHAT_REDIS_URL, "socket_timeout": None}],
+                "prefix": "mcpchat.layer",
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -243,7 +243,7 @@ class ChatEngine(ChatWorld):
         for ident in idle:
             wake += self._leave_current(ident, reason="idle")
             del self.identities[ident.client_id]
-        self.activity.online(self.clock(), len(self.identities))
+        self.activity.online(self.clock(), self.online_count())
         wake += self._match_waiting()
         return Outcome(len(idle), tuple(wake))
 

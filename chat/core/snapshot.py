@@ -45,7 +45,7 @@ def take_snapshot(engine: ChatEngine, show_names: bool = False) -> Snapshot:
     now = engine.clock()
     queued_at = list(engine.queue.values())
     rooms = sorted(engine.rooms.values(), key=lambda r: r.created_at)
-    online = len(engine.identities)
+    online = engine.online_count()
     return Snapshot(
         at=iso(now),
         online=online,

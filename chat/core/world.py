@@ -82,6 +82,10 @@ class ChatWorld:
 
     # -- identities -------------------------------------------------------------------------
 
+    def online_count(self) -> int:
+        """People online. A backend that holds only part of the world here says the total."""
+        return len(self.identities)
+
     def identity(self, client_id: str) -> Identity:
         """The caller's identity, marked as seen now."""
         ident = self.identities.get(client_id)
@@ -95,7 +99,7 @@ class ChatWorld:
         mailbox = Mailbox(self.config.mailbox_size, self.config.message_ttl)
         ident = Identity(client_id, name, mailbox, self.clock())
         self.identities[client_id] = ident
-        self.activity.online(ident.last_seen, len(self.identities))
+        self.activity.online(ident.last_seen, self.online_count())
         return ident
 
     def _caller(self, client_id: str | None, display_name: str | None) -> Identity:

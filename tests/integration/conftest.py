@@ -1,21 +1,53 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
 import pytest
-from channels.layers import InMemoryChannelLayer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer
+from redis.asyncio import Redis
 
 from chat.core.config import ChatConfig
 from chat.layer import Doorbells
 from chat.services import ChatService
+from chat.state.base import ChatState
 from chat.state.memory import MemoryChatState
+from tests.redis_server import require_redis
+
+MakeService = Callable[..., ChatService]
+BACKENDS = ["memory", "redis"]
 
 
-def make_service(**overrides: float) -> ChatService:
-    config = ChatConfig(**{"progress_interval": 0.05, "mailbox_size": 50, **overrides})  # type: ignore[arg-type]
-    return ChatService(MemoryChatState(config), Doorbells(InMemoryChannelLayer()), config)
+@pytest.fixture(params=BACKENDS)
+async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeService]:
+    """Build services on one backend: every test that uses this runs on each of them."""
+    closers: list[Any] = []
+    url = require_redis() if request.param == "redis" else ""
+
+    def make(**overrides: float) -> ChatService:
+        config = ChatConfig(**{"progress_interval": 0.05, "mailbox_size": 50, **overrides})  # type: ignore[arg-type]
+        state: ChatState
+        layer: BaseChannelLayer
+        if request.param == "memory":
+            state, layer = MemoryChatState(config), InMemoryChannelLayer()
+        else:
+            from channels_redis.core import RedisChannelLayer
+
+            from chat.state.redis import RedisChatState
+
+            client = Redis.from_url(url)
+            state = RedisChatState(config, client)
+            layer = RedisChannelLayer(hosts=[{"address": url, "socket_timeout": None}])
+            closers.extend([client.aclose, layer.close_pools])
+        return ChatService(state, Doorbells(layer), config)
+
+    yield make
+    for close in closers:
+        await close()
 
 
 @pytest.fixture
-def svc() -> ChatService:
+def svc(make_service: MakeService) -> ChatService:
     return make_service()
 
 

@@ -9,7 +9,7 @@ import pytest
 from chat.core.errors import MailboxFull
 from chat.services import ChatService
 from mcpchat.devserver import eventually
-from tests.integration.conftest import make_service, pair
+from tests.integration.conftest import MakeService, pair
 
 
 async def parked(svc: ChatService, client_id: str) -> None:
@@ -32,7 +32,9 @@ async def test_message_sent_while_not_waiting_is_kept_for_the_next_wait(svc: Cha
     assert got.status == "delivered" and texts(got) == ["are you there?"]
 
 
-async def test_full_mailbox_is_an_error_for_the_sender_and_nothing_is_dropped() -> None:
+async def test_full_mailbox_is_an_error_for_the_sender_and_nothing_is_dropped(
+    make_service: MakeService,
+) -> None:
     svc = make_service(mailbox_size=3)
     a, b = await pair(svc)
     for i in range(3):
@@ -93,7 +95,7 @@ async def test_a_wait_without_after_confirms_what_was_handed_out_before(svc: Cha
     assert texts(await svc.wait(a, timeout=0)) == ["two"]
 
 
-async def test_per_sender_order_under_concurrency() -> None:
+async def test_per_sender_order_under_concurrency(make_service: MakeService) -> None:
     svc = make_service(room_capacity=4, mailbox_size=10_000)
     reader = (await svc.join_room("r", "Reader")).client_id
     senders = [(await svc.join_room("r", f"S{i}")).client_id for i in range(3)]
@@ -117,7 +119,7 @@ async def test_one_wait_returns_a_whole_batch(svc: ChatService) -> None:
     assert len(texts(got)) == 40
 
 
-async def test_a_lost_doorbell_only_delays_until_the_next_tick() -> None:
+async def test_a_lost_doorbell_only_delays_until_the_next_tick(make_service: MakeService) -> None:
     svc = make_service()
 
     async def drop(channels: object) -> None:
@@ -144,7 +146,7 @@ async def test_progress_is_reported_while_waiting(svc: ChatService) -> None:
     assert [e for e, _ in ticks] == sorted(e for e, _ in ticks)
 
 
-async def test_ttl_expiry_frees_room_for_senders() -> None:
+async def test_ttl_expiry_frees_room_for_senders(make_service: MakeService) -> None:
     svc = make_service(mailbox_size=2, message_ttl=0.5)
     a, b = await pair(svc)
     await svc.send(b, None, "old 1")

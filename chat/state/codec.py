@@ -1,0 +1,48 @@
+"""How the core's objects are stored outside the process: identities and rooms as JSON.
+
+A storage format only: no rule lives here. Every field of `Identity` and `Room` round-trips,
+mailboxes included, so a process that loads them runs the unchanged core on them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import asdict, fields
+from typing import Any
+
+from chat.core.mailbox import Entry, Mailbox
+from chat.core.results import SendResult
+from chat.core.world import Identity, Room, SentKey
+
+ENTRY_FIELDS = tuple(f.name for f in fields(Entry))  # entries are stored as lists: compact
+MAILBOX_FIELDS = tuple(f.name for f in fields(Mailbox) if f.name != "entries")
+IDENTITY_FIELDS = tuple(f.name for f in fields(Identity) if f.name not in ("mailbox", "sent_keys"))
+
+
+def dump_identity(ident: Identity) -> str:
+    box = ident.mailbox
+    data = {name: getattr(ident, name) for name in IDENTITY_FIELDS}
+    data["mailbox"] = {name: getattr(box, name) for name in MAILBOX_FIELDS}
+    data["mailbox"]["entries"] = [[getattr(e, n) for n in ENTRY_FIELDS] for e in box.entries]
+    data["sent_keys"] = {key: asdict(sent) for key, sent in ident.sent_keys.items()}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def load_identity(raw: str | bytes) -> Identity:
+    data: dict[str, Any] = json.loads(raw)
+    box = data.pop("mailbox")
+    entries = deque(Entry(**dict(zip(ENTRY_FIELDS, e, strict=True))) for e in box.pop("entries"))
+    sent = {
+        key: SentKey(s["at"], s["text"], SendResult(**s["result"]))
+        for key, s in data.pop("sent_keys").items()
+    }
+    return Identity(mailbox=Mailbox(entries=entries, **box), sent_keys=sent, **data)
+
+
+def dump_room(room: Room) -> str:
+    return json.dumps(asdict(room), separators=(",", ":"))
+
+
+def load_room(raw: str | bytes) -> Room:
+    return Room(**json.loads(raw))

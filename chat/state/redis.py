@@ -1,0 +1,131 @@
+"""Chat state in Redis, shared by any number of processes.
+
+Each use case loads the slice of the world it touches (`redis_store.RedisStore.load`), runs
+the unchanged core on it, and commits only if nothing it read changed meanwhile; on a conflict
+it runs again on fresh data. So the rules stay in `chat/core` and two processes can never pair
+the same person twice, overfill a room or hand one message to two waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+
+from chat.core.config import ChatConfig
+from chat.core.mailbox import Entry
+from chat.core.results import (
+    JoinResult,
+    LeaveResult,
+    Outcome,
+    QueueResult,
+    SendResult,
+    StatusResult,
+)
+from chat.core.snapshot import Snapshot, take_snapshot
+from chat.state.redis_store import RedisStore, Slice, SliceEngine
+
+T = TypeVar("T")
+ATTEMPTS = 200  # conflicts are short: someone else's commit landed between our read and write
+
+
+class Contention(RuntimeError):
+    """A use case kept meeting concurrent changes; the caller sees an internal error."""
+
+
+class RedisChatState:
+    def __init__(
+        self,
+        config: ChatConfig,
+        redis: Redis,
+        prefix: str = "mcpchat:{chat}:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config, self.redis, self.clock = config, redis, clock
+        self.store = RedisStore(redis, config, prefix, clock)
+
+    async def _run(self, use_case: Callable[[SliceEngine], T], **load: object) -> T:
+        """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace."""
+        for attempt in range(ATTEMPTS):
+            s: Slice = await self.store.load(**load)  # type: ignore[arg-type]
+            result = use_case(s.engine)
+            if await self.store.commit(s):
+                return result
+            await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
+        raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
+
+    async def enter_queue(
+        self, client_id: str | None, display_name: str | None
+    ) -> Outcome[QueueResult]:
+        return await self._run(
+            lambda e: e.enter_queue(client_id, display_name),
+            ids=[client_id],
+            queue=True,
+            serial=True,
+        )
+
+    async def join_room(
+        self, room_id: str | None, display_name: str | None, client_id: str | None
+    ) -> Outcome[JoinResult]:
+        return await self._run(
+            lambda e: e.join_room(room_id, display_name, client_id),
+            ids=[client_id],
+            rooms=[room_id],
+            queue=True,
+            serial=True,
+        )
+
+    async def send(
+        self, client_id: str, room_id: str | None, text: str, key: str | None
+    ) -> Outcome[SendResult]:
+        return await self._run(lambda e: e.send(client_id, room_id, text, key), ids=[client_id])
+
+    async def begin_wait(
+        self, client_id: str, room_id: str | None, after: int | None, channel: str
+    ) -> Outcome[int]:
+        return await self._run(
+            lambda e: e.begin_wait(client_id, room_id, after, channel),
+            ids=[client_id],
+            follow=room_id is not None,  # checking room_id needs the room
+        )
+
+    async def poll(self, client_id: str, generation: int) -> list[Entry] | None:
+        return await self._run(
+            lambda e: e.poll(client_id, generation), ids=[client_id], follow=False
+        )
+
+    async def end_wait(self, client_id: str, generation: int) -> None:
+        await self._run(lambda e: e.end_wait(client_id, generation), ids=[client_id], follow=False)
+
+    async def leave(self, client_id: str, room_id: str | None) -> Outcome[LeaveResult]:
+        return await self._run(lambda e: e.leave(client_id, room_id), ids=[client_id], queue=True)
+
+    async def status(self, client_id: str) -> StatusResult:
+        return await self._run(lambda e: e.status(client_id), ids=[client_id], queue=True)
+
+    async def sweep(self) -> Outcome[int]:
+        """One process at a time sweeps (a short lease); the commit's compare-and-set makes a
+        second sweeper harmless anyway."""
+        lease_ms = max(100, int(self.config.reap_interval * 900))
+        if not await self.redis.set(self.store.keys.sweep, os.getpid(), nx=True, px=lease_ms):
+            return Outcome(0)
+        limit = self.clock() - self.config.idle_timeout
+        return await self._run(lambda e: e.sweep(), idle_before=limit, queue=True, serial=True)
+
+    async def close_room(self, label: str) -> Outcome[bool]:
+        return await self._run(lambda e: e.close_room(label), labels=[label])
+
+    async def snapshot(self, show_names: bool) -> Snapshot:
+        k = self.store.keys
+        labels, sent = await self.redis.hgetall(k.labels), await self.redis.get(k.sent)
+        room_ids = [r.decode() if isinstance(r, bytes) else r for r in labels.values()]
+        s = await self.store.load(rooms=room_ids, queue=True, members=show_names)
+        world = s.engine
+        world.messages_sent = int(sent or 0)
+        world.activity = await self.store.activity(world.clock())
+        return take_snapshot(world, show_names)
