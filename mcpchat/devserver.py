@@ -89,6 +89,7 @@ class Server:
         return self.workdir / f"daphne-{self.port}.log"
 
     def start(self) -> Server:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
@@ -124,6 +125,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies mid-whatever, as in a crash."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
         self.proc = None
 
     def restart(self) -> Server:

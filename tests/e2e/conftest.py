@@ -6,6 +6,21 @@ from pathlib import Path
 import pytest
 
 from mcpchat.devserver import Server
+from tests.redis_server import require_redis
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[Server]]:
+    """Two daphne processes sharing one chat through the real Redis (its own, empty db)."""
+    env = {"MCPCHAT_REDIS_URL": require_redis()}
+    servers = [Server(tmp_path / f"process-{i}", env=dict(env)) for i in range(2)]
+    try:
+        for srv in servers:
+            srv.start()
+        yield servers
+    finally:
+        for srv in servers:
+            srv.stop()
 
 
 @pytest.fixture
