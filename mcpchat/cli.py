@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (default 1); more than one needs MCPCHAT_REDIS_URL, "
+        "so that they share the chats",
+    )
+    serve.add_argument(
         "--backlog",
         type=int,
         default=1024,
@@ -53,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        if args.workers > 1:
+            if not os.environ.get("MCPCHAT_REDIS_URL"):
+                parser.error(
+                    "--workers above 1 needs MCPCHAT_REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+                    "without it every process would keep chats of its own"
+                )
+            from mcpchat.workers import serve_workers
+
+            _announce(args.host, args.port, f"{args.workers} workers")
+            return serve_workers(args.host, args.port, args.backlog, args.workers)
         return serve_daphne(args.host, args.port, args.backlog)
     if args.command == "chat":
         from mcpchat_terminal import run_chat
@@ -72,15 +91,19 @@ def serve_daphne(host: str, port: int, backlog: int) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpchat.settings")
     from daphne.cli import CommandLineInterface
 
-    print(
-        f"mcpchat: MCP endpoint at http://{host}:{port}/mcp, admin at "
-        f"http://{host}:{port}/admin/ (Ctrl-C stops)",
-        file=sys.stderr,
-        flush=True,
-    )
+    _announce(host, port, "one process")
     endpoint = daphne_endpoint(host, port, backlog)
     CommandLineInterface().run(["-e", endpoint, "mcpchat.asgi:application"])
     return 0
+
+
+def _announce(host: str, port: int, processes: str) -> None:
+    print(
+        f"mcpchat: MCP endpoint at http://{host}:{port}/mcp, admin at "
+        f"http://{host}:{port}/admin/ ({processes}; Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from mcpchat.devserver import Server, eventually
 from tests.e2e.clients import KINDS, ChatClient, connect
+from tests.redis_server import require_redis
 
 MESSAGES = 120
 
@@ -24,13 +26,23 @@ async def not_waiting(client: ChatClient, client_id: str) -> bool:
     return not (await client.call("get_status", client_id=client_id))["waiting"]
 
 
+@pytest.fixture(params=["memory", "redis"])
+def any_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """One server on each state backend."""
+    env = {"MCPCHAT_REDIS_URL": require_redis()} if request.param == "redis" else {}
+    server = Server(tmp_path, env=env).start()
+    yield server
+    server.stop()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_waits_abandoned_at_random_moments_lose_and_repeat_nothing(
-    server: Server, kind: str
+    any_server: Server, kind: str
 ) -> None:
     """The reader's waits are cut off by the client (a cancelled request: notifications/
     cancelled in session mode, an aborted POST in sessionless mode) or time out on the
     server at random moments while messages keep arriving."""
+    server = any_server
     async with connect(kind, server.mcp_url) as a, connect("fastmcp", server.mcp_url) as b:
         ann = (await a.call("join_room", room_id="race", display_name="Ann"))["client_id"]
         ben = (await b.call("join_room", room_id="race", display_name="Ben"))["client_id"]
