@@ -53,7 +53,14 @@ class RedisChatState:
         """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace."""
         for attempt in range(ATTEMPTS):
             s: Slice = await self.store.load(**load)  # type: ignore[arg-type]
-            result = use_case(s.engine)
+            try:
+                result = use_case(s.engine)
+            except Exception:
+                # A slice is read in a few round trips; if a commit landed between them the
+                # core may have met a half-updated world. Only a current slice's error counts.
+                if await self.store.is_current(s):
+                    raise
+                continue
             if await self.store.commit(s):
                 return result
             await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
@@ -114,6 +121,10 @@ class RedisChatState:
         lease_ms = max(100, int(self.config.reap_interval * 900))
         if not await self.redis.set(self.store.keys.sweep, os.getpid(), nx=True, px=lease_ms):
             return Outcome(0)
+        return await self.sweep_now()
+
+    async def sweep_now(self) -> Outcome[int]:
+        """Sweep without the lease."""
         limit = self.clock() - self.config.idle_timeout
         return await self._run(lambda e: e.sweep(), idle_before=limit, queue=True, serial=True)
 

@@ -193,6 +193,18 @@ class RedisStore:
             if not room.members:
                 del world.rooms[room_id]
 
+    async def is_current(self, s: Slice) -> bool:
+        """Whether everything the slice holds is still what Redis holds."""
+        k = self.keys
+        loaded = [(k.ident(c), v) for c, v in s.ids.items()]
+        loaded += [(k.room(r), v) for r, v in s.rooms.items()]
+        loaded += [(k.queue, s.queue)] if s.has_queue else []
+        loaded += [(k.serial, s.serial)] if s.has_serial else []
+        if not loaded:
+            return True
+        now = await self.redis.mget([key for key, _ in loaded])
+        return all(_text(n) == v for n, (_, v) in zip(now, loaded, strict=True))
+
     async def commit(self, s: Slice) -> bool:
         """Write what the use case changed, if nothing loaded changed meanwhile."""
         k, world, ops = self.keys, s.engine, []

@@ -12,7 +12,8 @@ from tests.redis_server import require_redis
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[list[Server]]:
     """Two daphne processes sharing one chat through the real Redis (its own, empty db)."""
-    env = {"MCPCHAT_REDIS_URL": require_redis()}
+    # One admin user database for both, as PostgreSQL would be in production.
+    env = {"MCPCHAT_REDIS_URL": require_redis(), "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3")}
     servers = [Server(tmp_path / f"process-{i}", env=dict(env)) for i in range(2)]
     try:
         for srv in servers:

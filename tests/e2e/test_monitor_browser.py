@@ -35,8 +35,8 @@ CHROMIUM_FLAGS = [
 def create_staff(server: Server, username: str = "ops", password: str = "pw-ops-1234") -> None:
     env = {
         **os.environ,
-        **server.env,
         "DJANGO_SQLITE_PATH": str(server.workdir / "db.sqlite3"),
+        **server.env,
         "DJANGO_SUPERUSER_USERNAME": username,
         "DJANGO_SUPERUSER_PASSWORD": password,
         "DJANGO_SUPERUSER_EMAIL": "ops@example.com",
@@ -149,3 +149,30 @@ async def test_anonymous_websocket_is_refused_through_the_real_stack(server: Ser
         async with ws_connect(url, origin=server.base_url):  # type: ignore[arg-type]
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_the_monitor_shows_the_whole_cluster_and_closes_rooms_anywhere(
+    cluster: list[Server], browser: Browser
+) -> None:
+    p0, p1 = cluster
+    create_staff(p1)
+    page = await browser.new_page(viewport={"width": 1200, "height": 900})
+    await log_in(page, p1)  # staff watch process 1; everyone chats on process 0
+    async with connect("fastmcp", p0.mcp_url) as a, connect("mcp-sdk", p0.mcp_url) as b:
+        alice = await a.call("enter_queue", display_name="Alice")
+        bob = await b.call("enter_queue", display_name="Bob")
+        await b.call("send_message", client_id=bob["client_id"], message="over here")
+        await expect(figure(page, "online")).to_have_text("2")
+        await expect(figure(page, "active_rooms")).to_have_text("1")
+        await expect(figure(page, "messages_per_minute")).to_have_text("1")
+        row = page.locator("#monitor-rooms tbody tr")
+        await expect(row).to_have_count(1)
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await row.get_by_role("button", name="Close room").click()
+        await expect(figure(page, "active_rooms")).to_have_text("0")
+        got = await a.call("wait_for_message", client_id=alice["client_id"], timeout=20)
+        assert [i["event"] for i in got["items"]][-1] == "room_closed"
+    response = await page.goto(f"{p0.base_url}/admin/monitor/snapshot.json")  # same login
+    assert response is not None and response.status == 200
+    snapshot = await response.json()
+    assert (snapshot["online"], snapshot["active_rooms"], snapshot["messages_total"]) == (2, 0, 1)

@@ -1,0 +1,86 @@
+"""What only the Redis backend has to get right: keys that expire by themselves, objects that
+round-trip whole, state shared by processes, and leftovers of a crashed cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from chat.core.config import ChatConfig
+from chat.core.engine import ChatEngine
+from chat.state import codec
+from chat.state.redis import RedisChatState
+from tests.redis_server import require_redis
+
+CONFIG = ChatConfig(idle_timeout=0.5, mailbox_size=50, progress_interval=0.05)
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(require_redis())
+    yield client
+    await client.aclose()
+
+
+def process(redis: Redis, config: ChatConfig = CONFIG) -> RedisChatState:
+    """One server process's view of the shared state."""
+    return RedisChatState(config, redis)
+
+
+def test_identities_and_rooms_round_trip_whole() -> None:
+    engine = ChatEngine(ChatConfig())
+    a = engine.join_room("r", "Ann").value.client_id
+    b = engine.join_room("r", "Ben").value.client_id
+    engine.send(b, None, "line one\\nline two", key="k1")
+    engine.enter_queue(a, None)  # Ann leaves Ben: "left" for Ben, the room goes on
+    for ident in engine.identities.values():
+        assert codec.load_identity(codec.dump_identity(ident)) == ident
+    for room in engine.rooms.values():
+        assert codec.load_room(codec.dump_room(room)) == room
+
+
+async def test_every_key_expires_by_itself(redis: Redis) -> None:
+    state = process(redis)
+    ann = (await state.join_room("r", "Ann", None)).value.client_id
+    ben = (await state.join_room("r", "Ben", None)).value.client_id
+    await state.send(ben, None, "hi", None)
+    await state.enter_queue(None, "Queued")
+    await state.sweep()
+    await state.status(ann)
+    keys = await redis.keys("*")
+    assert len(keys) >= 8
+    for key in keys:
+        ttl = await redis.ttl(key)
+        assert 0 < ttl <= state.store.ttl or key.endswith(b"sweep"), key
+
+
+async def test_two_processes_sweeping_at_once_tell_the_partner_once(redis: Redis) -> None:
+    p0, p1 = process(redis), process(redis)
+    ann = (await p0.join_room("r", "Ann", None)).value.client_id
+    await p1.join_room("r", "Ghost", None)
+    gen = (await p0.begin_wait(ann, None, None, "bell")).value  # Ann keeps waiting...
+    await asyncio.sleep(CONFIG.idle_timeout + 0.2)  # ...while Ghost goes quiet (pacing)
+    await p0.poll(ann, gen)  # Ann's wait renews its lease
+    gone = await asyncio.gather(p0.sweep_now(), p1.sweep_now())
+    assert sorted(g.value for g in gone) == [0, 1]
+    entries = await p1.poll(ann, gen)
+    assert entries is not None
+    assert [(e.event, e.sender, e.reason) for e in entries if e.event == "left"] == [
+        ("left", "Ghost", "idle")
+    ]
+
+
+async def test_what_a_crashed_cluster_left_behind_is_repaired_on_load(redis: Redis) -> None:
+    state = process(redis)
+    ann = (await state.join_room("r", "Ann", None)).value.client_id
+    ben = (await state.join_room("r", "Ben", None)).value.client_id
+    queued = (await state.enter_queue(None, "Queued")).value.client_id
+    await redis.delete(state.store.keys.ident(ben), state.store.keys.ident(queued))  # expired
+    status = await state.status(ann)
+    assert status.members == ["Ann"]
+    assert (await state.enter_queue(None, "New")).value.status == "waiting"  # no ghost partner
+    await redis.delete(state.store.keys.room("r"))
+    assert (await state.status(ann)).state == "idle"
