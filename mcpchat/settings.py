@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -78,12 +79,28 @@ TEMPLATES = [
 ]
 ASGI_APPLICATION = "mcpchat.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+
+def database(url: str | None) -> dict[str, object]:
+    """The admin's user database: DATABASE_URL (postgres://user:password@host:port/name), or
+    the embedded SQLite file. Chats are never stored in it."""
+    if not url:
+        path = os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL must be postgres://..., not {parts.scheme}://")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": 60,
     }
-}
+
+
+DATABASES = {"default": database(os.environ.get("DATABASE_URL"))}
 
 # Chats never touch the database; the channel layer only carries doorbells. Unset, one process
 # keeps the chats in memory with no extra services; with MCPCHAT_REDIS_URL any number of
