@@ -1,11 +1,13 @@
-"""mcpchat benchmark: latency, throughput and memory per parked waiter, against any server.
+"""mcpchat benchmark: one process against two Redis-backed processes, in the same run.
 
-    uv run python -m bench                      # starts its own daphne on a free port
+    uv run python -m bench                      # starts its own servers on free ports
     uv run python -m bench http://host:8000/mcp --pid 1234   # a running server (pid: memory)
 
-Prints: a bare tool call's round trip, message latency (send -> partner's wait returns)
-p50/p99 for one pair and for N concurrent pairs, messages per second, lost messages, and
-server memory per parked wait_for_message with W concurrent waits.
+For each setup: a bare tool call's round trip, message latency (send -> partner's wait
+returns) for one pair and for N pairs in lockstep, messages per second, server CPU per
+delivered message, lost and duplicated messages, and memory per parked wait. In the Redis
+setup each pair's two people talk through different processes, and Redis' own commands and
+CPU per message are counted. Ratios compare the Redis setup with the single process.
 """
 
 from __future__ import annotations
@@ -16,198 +18,137 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx2
-from fastmcp import Client
-from fastmcp.client.transports import StreamableHttpTransport
+import psutil
+import redis
 
+from bench.scenarios import bare_round_trip, parked_waiters, pct, run_pair
 from mcpchat.devserver import Server
 
-
-def client(url: str, token: str | None) -> Client[Any]:
-    def factory(  # no pool limit: the waits must park in parallel
-        headers: dict[str, str] | None = None,
-        timeout: httpx2.Timeout | None = None,
-        auth: httpx2.Auth | None = None,
-        **kwargs: Any,  # FastMCP also passes follow_redirects
-    ) -> httpx2.AsyncClient:
-        limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
-        return httpx2.AsyncClient(
-            limits=limits, headers=headers, timeout=timeout, auth=auth, **kwargs
-        )
-
-    return Client(
-        StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300
-    )
+BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
-async def call(c: Client[Any], tool: str, **args: Any) -> Any:
-    return (await c.call_tool(tool, args)).data
+@dataclass
+class Figures:
+    setup: str
+    rows: dict[str, float] = field(default_factory=dict)
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
-async def bare_round_trip(url: str, token: str | None, n: int) -> list[float]:
-    async with client(url, token) as c:
-        me = await call(c, "join_room", display_name="Probe")
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            await call(c, "get_status", client_id=me.client_id)
-            times.append(time.perf_counter() - start)
-        await call(c, "leave_chat", client_id=me.client_id)
-    return times
+def redis_counters(r: redis.Redis | None) -> tuple[int, float]:
+    """(commands processed, CPU seconds) of the Redis server."""
+    if r is None:
+        return 0, 0.0
+    stats, cpu = r.info("stats"), r.info("cpu")
+    return int(stats["total_commands_processed"]), cpu["used_cpu_sys"] + cpu["used_cpu_user"]
 
 
-async def run_pair(url: str, token: str | None, n: int, latencies: list[float]) -> int:
-    """Bob sends n messages one after another; Alice's wait loop timestamps each arrival.
-    Returns how many were lost (never arrived, or out of order)."""
-    async with client(url, token) as ca, client(url, token) as cb:
-        alice = await call(ca, "join_room", display_name="Alice")
-        bob = await call(cb, "join_room", room_id=alice.room_id, display_name="Bob")
-        cursor = (await call(ca, "wait_for_message", client_id=alice.client_id, timeout=10)).last_id
-        sent_at: dict[int, float] = {}
-        arrived: list[int] = []
-        got_one = asyncio.Event()
-
-        async def reader() -> None:
-            nonlocal cursor
-            while len(arrived) < n:
-                r = await call(
-                    ca, "wait_for_message", client_id=alice.client_id, after=cursor, timeout=20
-                )
-                now = time.perf_counter()
-                if r.status == "timeout":
-                    return
-                for item in r.items:
-                    if item.kind == "message":
-                        latencies.append(now - sent_at[item.message_id])
-                        arrived.append(item.message_id)
-                cursor = r.last_id
-                got_one.set()
-
-        task = asyncio.create_task(reader())
-        for i in range(1, n + 1):
-            got_one.clear()
-            sent_at[i] = time.perf_counter()
-            await call(cb, "send_message", client_id=bob.client_id, message=f"message {i}")
-            await asyncio.wait_for(got_one.wait(), 30)
-        await asyncio.wait_for(task, 30)
-        await call(cb, "leave_chat", client_id=bob.client_id)
-        await call(ca, "leave_chat", client_id=alice.client_id)
-        return n - sum(1 for i, mid in enumerate(arrived, 1) if i == mid)
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-async def parked_waiters(
-    url: str, token: str | None, count: int, pid: int | None
-) -> dict[str, Any]:
-    async with client(url, token) as c:
-        people = []
-        for _ in range(count // 2):
-            a = await call(c, "join_room", display_name="A")
-            b = await call(c, "join_room", room_id=a.room_id, display_name="B")
-            people += [a.client_id, b.client_id]
-        for cid in people[::2]:
-            await call(c, "wait_for_message", client_id=cid, timeout=0)  # take "joined"
-        before = rss_kb(pid) if pid else None
-        waits = [
-            asyncio.create_task(call(c, "wait_for_message", client_id=cid, timeout=120))
-            for cid in people
-        ]
-        # Poll one at a time: a burst of concurrent status calls would add its own peak memory
-        # to the figure being measured.
-        deadline = time.monotonic() + 120
-        parked = 0
-        while parked < len(people) and time.monotonic() < deadline:
-            parked = 0
-            for p in people:
-                parked += (await call(c, "get_status", client_id=p)).waiting
-        during = rss_kb(pid) if pid else None
-        for a, b in zip(people[::2], people[1::2], strict=True):
-            await call(c, "send_message", client_id=a, message="wake up")
-            await call(c, "send_message", client_id=b, message="you too")
-        results = await asyncio.gather(*waits)
-        delivered = sum(1 for r in results for i in r.items if i.kind == "message")
-        return {"parked": parked, "delivered": delivered, "before_kb": before, "during_kb": during}
-
-
-async def bench(
-    url: str, token: str | None, pairs: int, messages: int, waiters: int, pid: int | None
-) -> None:
-    print(f"mcpchat benchmark against {url}")
-    rtt = await bare_round_trip(url, token, 200)
-    print(
-        f"bare tool call round trip (get_status): p50 {pct(rtt, 50):.2f} ms, "
-        f"p99 {pct(rtt, 99):.2f} ms"
-    )
-
+async def measure(
+    setup: str,
+    urls: list[str],
+    pids: list[int],
+    token: str | None,
+    args: argparse.Namespace,
+    r: redis.Redis | None = None,
+) -> Figures:
+    f = Figures(setup)
+    pair_urls = (urls[0], urls[-1])  # with two processes, a pair spans both
+    rtt = await bare_round_trip(urls[0], token, 200)
+    f.rows["round trip p50 ms"] = pct(rtt, 50)
     one: list[float] = []
-    lost = await run_pair(url, token, messages, one)
-    print(
-        f"1 pair, {messages} messages: latency p50 {pct(one, 50):.2f} ms, "
-        f"p99 {pct(one, 99):.2f} ms ({pct(one, 50) / pct(rtt, 50):.2f}x the bare round trip), "
-        f"lost {lost}"
-    )
-
+    lost, dup = await run_pair(pair_urls, token, args.messages, one)
+    f.rows["1 pair p50 ms"], f.rows["1 pair p99 ms"] = pct(one, 50), pct(one, 99)
     many: list[float] = []
+    cpu0, (cmd0, rcpu0) = cpu_seconds(pids), redis_counters(r)
     start = time.perf_counter()
-    lost_many = await asyncio.gather(*(run_pair(url, token, messages, many) for _ in range(pairs)))
-    elapsed = time.perf_counter() - start
-    print(
-        f"{pairs} concurrent pairs, {messages} messages each: latency p50 "
-        f"{pct(many, 50):.2f} ms, p99 {pct(many, 99):.2f} ms, "
-        f"{len(many) / elapsed:.0f} messages/s, lost {sum(lost_many)}"
+    results = await asyncio.gather(
+        *(run_pair(pair_urls, token, args.messages, many) for _ in range(args.pairs))
     )
+    elapsed = time.perf_counter() - start
+    cpu1, (cmd1, rcpu1) = cpu_seconds(pids), redis_counters(r)
+    delivered = max(len(many), 1)
+    f.rows[f"{args.pairs} pairs p50 ms"] = pct(many, 50)
+    f.rows[f"{args.pairs} pairs p99 ms"] = pct(many, 99)
+    f.rows["messages/s"] = len(many) / elapsed
+    f.rows["server CPU ms/message"] = (cpu1 - cpu0) * 1000 / delivered
+    if r is not None:
+        f.rows["Redis commands/message"] = (cmd1 - cmd0) / delivered
+        f.rows["Redis CPU ms/message"] = (rcpu1 - rcpu0) * 1000 / delivered
+    f.rows["lost"] = lost + sum(x[0] for x in results)
+    f.rows["duplicated"] = dup + sum(x[1] for x in results)
+    m = await parked_waiters(urls[0], token, args.waiters, pids[0])
+    f.rows["parked waits woken"] = m["delivered"]
+    f.rows["KB per parked wait"] = (m["during_kb"] - m["before_kb"]) / max(m["parked"], 1)
+    return f
 
-    m = await parked_waiters(url, token, waiters, pid)
-    line = f"{m['parked']} parked waiters, {m['delivered']}/{waiters} woken with their message"
-    if pid:
-        per = (m["during_kb"] - m["before_kb"]) * 1024 / max(m["parked"], 1)
-        line += (
-            f": server RSS {m['before_kb'] / 1024:.1f} MB -> {m['during_kb'] / 1024:.1f} MB, "
-            f"{per / 1024:.1f} KB per parked waiter"
-        )
-    else:
-        line += " (pass --pid to measure server memory)"
-    print(line)
+
+def report(results: list[Figures]) -> None:
+    base = results[0]
+    head = f"{'figure':28}" + "".join(f"{r.setup:>22}" for r in results)
+    print(head + ("   ratio" if len(results) > 1 else ""))
+    names = list(dict.fromkeys(n for r in results for n in r.rows))
+    for name in names:
+        value = base.rows.get(name, float("nan"))
+        line = f"{name:28}" + "".join(f"{r.rows.get(name, float('nan')):>22.2f}" for r in results)
+        other = results[-1].rows.get(name)
+        if len(results) > 1 and other is not None and name in base.rows and value:
+            line += f"   {other / value:.2f}x"
+        print(line)
+
+
+def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
+    env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_MAILBOX_SIZE": "1000"}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        single = Server(Path(tmp) / "single", env=env).start()
+        try:
+            pid = _pid(single)
+            results.append(asyncio.run(measure("1 process", [single.mcp_url], [pid], token, args)))
+        finally:
+            single.stop()
+        if args.no_redis:
+            return results
+        r = redis.Redis.from_url(BENCH_REDIS_URL)
+        r.flushdb()
+        shared = {**env, "MCPCHAT_REDIS_URL": BENCH_REDIS_URL, "DJANGO_SQLITE_PATH": f"{tmp}/db"}
+        cluster = [Server(Path(tmp) / f"p{i}", env=shared).start() for i in range(2)]
+        try:
+            urls, pids = [s.mcp_url for s in cluster], [_pid(s) for s in cluster]
+            setup = "2 processes (Redis)"
+            results.append(asyncio.run(measure(setup, urls, pids, token, args, r)))
+        finally:
+            for s in cluster:
+                s.stop()
+            r.flushdb()
+    return results
+
+
+def _pid(server: Server) -> int:
+    assert server.proc is not None
+    return server.proc.pid
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("url", nargs="?", help="MCP endpoint; omit to start a local daphne")
-    parser.add_argument("--pid", type=int, help="server process id, to measure its memory")
-    parser.add_argument("--pairs", type=int, default=50, help="concurrent pairs (default 50)")
+    parser.add_argument("url", nargs="?", help="MCP endpoint; omit to start local servers")
+    parser.add_argument("--pid", type=int, help="server process id, for its CPU and memory")
+    parser.add_argument("--pairs", type=int, default=50, help="pairs in lockstep (default 50)")
     parser.add_argument("--messages", type=int, default=100, help="messages per pair (100)")
     parser.add_argument("--waiters", type=int, default=1000, help="parked waits (1000)")
+    parser.add_argument("--no-redis", action="store_true", help="only the single process")
     args = parser.parse_args()
     token = os.environ.get("MCPCHAT_ACCESS_TOKEN")
     if args.url:
-        asyncio.run(bench(args.url, token, args.pairs, args.messages, args.waiters, args.pid))
+        if args.pid is None:
+            parser.error("--pid is needed to measure a running server's CPU and memory")
+        report([asyncio.run(measure("server", [args.url], [args.pid], token, args))])
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_MAILBOX_SIZE": "1000"}
-        server = Server(Path(tmp), env=env).start()
-        try:
-            assert server.proc is not None
-            asyncio.run(
-                bench(
-                    server.mcp_url, token, args.pairs, args.messages, args.waiters, server.proc.pid
-                )
-            )
-        finally:
-            server.stop()
+    report(run_local(args, token))
     return 0
 
 

@@ -8,18 +8,23 @@ import subprocess
 import sys
 
 from mcpchat.devserver import ROOT
+from tests.redis_server import require_redis
 
 
-def test_bench_runs_and_loses_nothing() -> None:
+def test_bench_runs_both_setups_and_loses_nothing() -> None:
+    require_redis()
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--pairs", "2", "--messages", "5", "--waiters", "20"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert re.search(r"1 pair, 5 messages: latency p50 [\d.]+ ms, p99 [\d.]+ ms .*lost 0", out)
-    assert re.search(r"2 concurrent pairs, 5 messages each: .* messages/s, lost 0", out)
-    assert re.search(r"20 parked waiters, 20/20 woken .* KB per parked waiter", out)
+    assert re.search(r"^figure +1 process +2 processes \(Redis\) +ratio$", out, re.M)
+    for row in ("lost", "duplicated"):
+        assert re.search(rf"^{row} +0\.00 +0\.00$", out, re.M), out
+    assert re.search(r"^parked waits woken +20\.00 +20\.00", out, re.M), out
+    assert re.search(r"^1 pair p50 ms +[\d.]+ +[\d.]+ +[\d.]+x$", out, re.M), out
+    assert re.search(r"^Redis commands/message +nan +[\d.]+$", out, re.M), out

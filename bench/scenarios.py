@@ -1,0 +1,134 @@
+"""The benchmark's scenarios, each against one or two MCP endpoints (a pair's two people may
+talk through different processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
+
+
+def client(url: str, token: str | None) -> Client[Any]:
+    def factory(  # no pool limit: the waits must park in parallel
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | None = None,
+        auth: httpx2.Auth | None = None,
+        **kwargs: Any,  # FastMCP also passes follow_redirects
+    ) -> httpx2.AsyncClient:
+        limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
+        return httpx2.AsyncClient(
+            limits=limits, headers=headers, timeout=timeout, auth=auth, **kwargs
+        )
+
+    return Client(
+        StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300
+    )
+
+
+async def call(c: Client[Any], tool: str, **args: Any) -> Any:
+    return (await c.call_tool(tool, args)).data
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def bare_round_trip(url: str, token: str | None, n: int) -> list[float]:
+    async with client(url, token) as c:
+        me = await call(c, "join_room", display_name="Probe")
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            await call(c, "get_status", client_id=me.client_id)
+            times.append(time.perf_counter() - start)
+        await call(c, "leave_chat", client_id=me.client_id)
+    return times
+
+
+async def run_pair(
+    urls: tuple[str, str], token: str | None, n: int, latencies: list[float]
+) -> tuple[int, int]:
+    """Bob sends n messages one after another; Alice's wait loop timestamps each arrival.
+    Alice talks to the first endpoint, Bob to the second. Returns (lost, duplicated)."""
+    async with client(urls[0], token) as ca, client(urls[1], token) as cb:
+        alice = await call(ca, "join_room", display_name="Alice")
+        bob = await call(cb, "join_room", room_id=alice.room_id, display_name="Bob")
+        cursor = (await call(ca, "wait_for_message", client_id=alice.client_id, timeout=10)).last_id
+        sent_at: dict[int, float] = {}
+        arrived: list[int] = []
+        got_one = asyncio.Event()
+
+        async def reader() -> None:
+            nonlocal cursor
+            while len(arrived) < n:
+                r = await call(
+                    ca, "wait_for_message", client_id=alice.client_id, after=cursor, timeout=20
+                )
+                now = time.perf_counter()
+                if r.status == "timeout":
+                    return
+                for item in r.items:
+                    if item.kind == "message":
+                        latencies.append(now - sent_at[item.message_id])
+                        arrived.append(item.message_id)
+                cursor = r.last_id
+                got_one.set()
+
+        task = asyncio.create_task(reader())
+        for i in range(1, n + 1):
+            got_one.clear()
+            sent_at[i] = time.perf_counter()
+            await call(cb, "send_message", client_id=bob.client_id, message=f"message {i}")
+            await asyncio.wait_for(got_one.wait(), 30)
+        await asyncio.wait_for(task, 30)
+        await call(cb, "leave_chat", client_id=bob.client_id)
+        await call(ca, "leave_chat", client_id=alice.client_id)
+        duplicated = len(arrived) - len(set(arrived))
+        in_order = sum(1 for i, mid in enumerate(arrived, 1) if i == mid)
+        return n - min(in_order, n), duplicated
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def parked_waiters(
+    url: str, token: str | None, count: int, pid: int | None
+) -> dict[str, Any]:
+    async with client(url, token) as c:
+        people = []
+        for _ in range(count // 2):
+            a = await call(c, "join_room", display_name="A")
+            b = await call(c, "join_room", room_id=a.room_id, display_name="B")
+            people += [a.client_id, b.client_id]
+        for cid in people[::2]:
+            await call(c, "wait_for_message", client_id=cid, timeout=0)  # take "joined"
+        before = rss_kb(pid) if pid else None
+        waits = [
+            asyncio.create_task(call(c, "wait_for_message", client_id=cid, timeout=120))
+            for cid in people
+        ]
+        # Poll one at a time: a burst of concurrent status calls would add its own peak memory
+        # to the figure being measured.
+        deadline = time.monotonic() + 120
+        parked = 0
+        while parked < len(people) and time.monotonic() < deadline:
+            parked = 0
+            for p in people:
+                parked += (await call(c, "get_status", client_id=p)).waiting
+        during = rss_kb(pid) if pid else None
+        for a, b in zip(people[::2], people[1::2], strict=True):
+            await call(c, "send_message", client_id=a, message="wake up")
+            await call(c, "send_message", client_id=b, message="you too")
+        results = await asyncio.gather(*waits)
+        delivered = sum(1 for r in results for i in r.items if i.kind == "message")
+        return {"parked": parked, "delivered": delivered, "before_kb": before, "during_kb": during}
