@@ -21,6 +21,7 @@ from chat.core.results import (
     SendResult,
     StatusResult,
     WaitResult,
+    WaitStep,
 )
 from chat.core.snapshot import Snapshot
 from chat.layer import Doorbells
@@ -90,13 +91,22 @@ class ChatService:
             begun = await asyncio.shield(begin)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await self._end_wait(client_id, (await begin).value, channel)
+                await self._end_wait(client_id, (await begin).value.generation, channel)
+            self.bells.discard(channel)
             raise
-        try:  # from here on the wait is registered: whatever happens, end it
+        except BaseException:
+            self.bells.discard(channel)
+            raise
+        result: WaitResult | None = None
+        try:
             await self._apply(begun)  # rings the wait this one replaces
-            return await self._wait_loop(client_id, begun.value, channel, timeout, progress)
+            result = await self._wait_loop(client_id, begun.value, channel, timeout, progress)
+            return result
         finally:
-            await self._end_wait(client_id, begun.value, channel)
+            if result is None or result.status == "timeout":  # a wait that got nothing
+                await self._end_wait(client_id, begun.value.generation, channel)
+            else:  # the state ended it when it handed out (or a newer wait replaced it)
+                self.bells.discard(channel)
 
     async def _end_wait(self, client_id: str, generation: int, channel: str) -> None:
         try:  # shielded: a second cancellation must not leave the wait registered
@@ -107,7 +117,7 @@ class ChatService:
     async def _wait_loop(
         self,
         client_id: str,
-        generation: int,
+        step: WaitStep,
         channel: str,
         timeout: float,
         progress: Progress | None,
@@ -117,11 +127,10 @@ class ChatService:
         start = clock()
         deadline, next_tick = start + timeout, start + interval
         while True:
-            entries = await self.state.poll(client_id, generation)
-            if entries is None:
+            if step.entries is None:
                 return WaitResult("superseded", hint=SUPERSEDED)
-            if entries:
-                items = [e.item() for e in entries]
+            if step.entries:
+                items = [e.item() for e in step.entries]
                 return WaitResult("delivered", items, items[-1].id, DELIVERED)
             now = clock()
             if now >= deadline:
@@ -133,6 +142,7 @@ class ChatService:
             # Waking at least every interval renews the wait's lease and bounds the cost of a
             # lost ring.
             await self.bells.wait(channel, min(deadline, next_tick) - now)
+            step = await self.state.poll(client_id, step.generation)
 
 
 DELIVERED = (

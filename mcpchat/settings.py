@@ -112,7 +112,10 @@ if MCPCHAT_REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # No socket timeout: redis-py's would break a receive that idles longer.
-                "hosts": [{"address": MCPCHAT_REDIS_URL, "socket_timeout": None}],
+                # A ring holds a connection only for its send; many can ring at once.
+                "hosts": [
+                    {"address": MCPCHAT_REDIS_URL, "socket_timeout": None, "max_connections": 1000}
+                ],
                 "prefix": "mcpchat.layer",
             },
         }

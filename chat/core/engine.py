@@ -15,7 +15,7 @@ from chat.core.errors import (
     RoomFull,
     RoomNotJoinable,
 )
-from chat.core.mailbox import Entry, iso
+from chat.core.mailbox import iso
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -23,6 +23,7 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
+    WaitStep,
 )
 from chat.core.world import ChatWorld, Identity, SentKey
 
@@ -158,9 +159,9 @@ class ChatEngine(ChatWorld):
 
     def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str
-    ) -> Outcome[int]:
-        """Confirm what the client has, make this wait the newest; returns its generation and
-        rings the wait it replaces, which then returns empty."""
+    ) -> Outcome[WaitStep]:
+        """Confirm what the client has, make this wait the newest and take a first look at
+        the log; rings the wait it replaces, which then returns empty."""
         ident = self.identity(client_id)
         if room_id is not None:
             self._room_of(ident, room_id)
@@ -169,27 +170,39 @@ class ChatEngine(ChatWorld):
         ident.mailbox.confirm(after)
         replaced = ident.waiter_channel
         ident.wait_generation += 1
-        ident.waiter_channel, ident.waiter_rung = channel, False
-        ident.wait_lease = ident.last_seen + self._lease()
-        return Outcome(ident.wait_generation, (replaced,) if replaced else ())
+        ident.waiter_channel = channel
+        step = self._look(ident, ident.wait_generation)
+        return Outcome(step, (replaced,) if replaced else ())
 
-    def poll(self, client_id: str, generation: int) -> list[Entry] | None:
-        """Hand out everything pending, or None when a newer wait has taken over. Each poll
-        renews the wait's lease and re-arms its doorbell."""
-        ident = self.identity(client_id)
+    def poll(self, client_id: str, generation: int) -> WaitStep:
+        """Another look at the log for a wait in progress."""
+        return self._look(self.identity(client_id), generation)
+
+    def _look(self, ident: Identity, generation: int) -> WaitStep:
+        """Hand out everything pending to the newest wait. A wait that gets something ends
+        here; one that gets nothing has its lease renewed and its doorbell re-armed."""
         if ident.wait_generation != generation:
-            return None
-        ident.wait_lease = ident.last_seen + self._lease()
-        ident.waiter_rung = False
-        return ident.mailbox.hand_out(ident.last_seen)
+            return WaitStep(generation, None)
+        entries = ident.mailbox.hand_out(ident.last_seen)
+        if entries:
+            self._end(ident)
+        else:
+            ident.wait_lease = ident.last_seen + self._lease()
+            ident.waiter_rung = False
+        return WaitStep(generation, entries)
 
     def end_wait(self, client_id: str, generation: int) -> None:
+        """A wait that timed out or was cancelled is over."""
         ident = self.identities.get(client_id)
         if ident is None:
             return
         ident.last_seen = self.clock()
         if ident.wait_generation == generation:
-            ident.waiter_channel, ident.waiter_rung, ident.wait_lease = None, False, 0.0
+            self._end(ident)
+
+    @staticmethod
+    def _end(ident: Identity) -> None:
+        ident.waiter_channel, ident.waiter_rung, ident.wait_lease = None, False, 0.0
 
     def _lease(self) -> float:
         """How long a wait counts as in progress without polling: waits poll at least every

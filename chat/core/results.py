@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from chat.core.mailbox import Item
+from chat.core.mailbox import Entry, Item
 
 T = TypeVar("T")
 
@@ -17,6 +17,19 @@ class Outcome(Generic[T]):
 
     value: T
     wake: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitStep:
+    """One look at the log for a wait: what it handed out, or None when a newer wait took
+    over. A wait that got something (or was replaced) is over: `done`."""
+
+    generation: int
+    entries: list[Entry] | None
+
+    @property
+    def done(self) -> bool:
+        return self.entries is None or bool(self.entries)
 
 
 @dataclass

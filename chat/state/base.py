@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chat.core.mailbox import Entry
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -17,6 +16,7 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
+    WaitStep,
 )
 from chat.core.snapshot import Snapshot
 
@@ -36,9 +36,9 @@ class ChatState(Protocol):
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str
-    ) -> Outcome[int]: ...
+    ) -> Outcome[WaitStep]: ...
 
-    async def poll(self, client_id: str, generation: int) -> list[Entry] | None: ...
+    async def poll(self, client_id: str, generation: int) -> WaitStep: ...
 
     async def end_wait(self, client_id: str, generation: int) -> None: ...
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
-from chat.core.mailbox import Entry
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -16,6 +15,7 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
+    WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
 
@@ -41,10 +41,10 @@ class MemoryChatState:
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str
-    ) -> Outcome[int]:
+    ) -> Outcome[WaitStep]:
         return self.engine.begin_wait(client_id, room_id, after, channel)
 
-    async def poll(self, client_id: str, generation: int) -> list[Entry] | None:
+    async def poll(self, client_id: str, generation: int) -> WaitStep:
         return self.engine.poll(client_id, generation)
 
     async def end_wait(self, client_id: str, generation: int) -> None:

@@ -18,7 +18,6 @@ from typing import TypeVar
 from redis.asyncio import Redis
 
 from chat.core.config import ChatConfig
-from chat.core.mailbox import Entry
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -26,6 +25,7 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
+    WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
 from chat.state.redis_store import RedisStore, Slice, SliceEngine
@@ -94,14 +94,14 @@ class RedisChatState:
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str
-    ) -> Outcome[int]:
+    ) -> Outcome[WaitStep]:
         return await self._run(
             lambda e: e.begin_wait(client_id, room_id, after, channel),
             ids=[client_id],
             follow=room_id is not None,  # checking room_id needs the room
         )
 
-    async def poll(self, client_id: str, generation: int) -> list[Entry] | None:
+    async def poll(self, client_id: str, generation: int) -> WaitStep:
         return await self._run(
             lambda e: e.poll(client_id, generation), ids=[client_id], follow=False
         )

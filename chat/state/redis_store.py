@@ -4,7 +4,7 @@ commit what changed only if nothing it read has changed meanwhile.
 No chat rule lives here. A `Slice` is the part of the world a use case touches: identities by
 id, rooms by id or staff label, the queue, the room serial. `load` fetches it in a few
 pipelined round trips, following links (an identity's room, a room's members, the queue's
-people) until the slice is closed. `commit` sends one Lua script that compares every loaded
+people) until the slice is closed. `commit` (redis_commit.py) sends one Lua script that compares every loaded
 value with what Redis holds now and, only if all are equal, writes the changed ones; else the
 caller reloads and runs the use case again (compare-and-set, as WATCH/MULTI/EXEC would, in one
 round trip instead of three).
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -23,55 +22,7 @@ from chat.core.activity import BUCKET, WINDOW, Activity, Bucket
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
 from chat.state import codec
-
-# Markers that no stored value (JSON or a number) can equal.
-MISSING, DELETE, SAME = "~missing", "~delete", "~same"
-
-# KEYS: the compared keys, then keys whose expiry is refreshed, then keys of derived updates.
-# ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]]}
-# ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write.
-COMMIT = """
-local h = cjson.decode(ARGV[1])
-local n = h.n
-for i = 1, n do
-  local now = redis.call('GET', KEYS[i])
-  if now == false then
-    if ARGV[1 + i] ~= '~missing' then return 0 end
-  elseif now ~= ARGV[1 + i] then return 0 end
-end
-for i = 1, n do
-  local new = ARGV[1 + n + i]
-  if new == '~delete' then redis.call('DEL', KEYS[i])
-  elseif new == '~same' then redis.call('EXPIRE', KEYS[i], h.ttl)
-  else redis.call('SET', KEYS[i], new, 'EX', h.ttl) end
-end
-for i = n + 1, n + h.t do redis.call('EXPIRE', KEYS[i], h.ttl) end
-for _, op in ipairs(h.ops) do
-  local args = {op[1], KEYS[op[2]]}
-  for j = 3, #op do args[#args + 1] = op[j] end
-  redis.call(unpack(args))
-end
-return 1
-"""
-
-
-class Keys:
-    """The key layout. One hash tag, so a Redis Cluster keeps every key in one slot."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def ident(self, client_id: str) -> str:
-        return f"{self.prefix}id:{client_id}"
-
-    def room(self, room_id: str) -> str:
-        return f"{self.prefix}room:{room_id}"
-
-    def activity(self, bucket: float) -> str:
-        return f"{self.prefix}act:{int(bucket)}"
-
-    def __getattr__(self, name: str) -> str:  # queue, serial, seen, labels, sent, sweep
-        return f"{self.prefix}{name}"
+from chat.state.redis_commit import Commits, Keys
 
 
 class SliceEngine(ChatEngine):
@@ -101,9 +52,9 @@ class RedisStore:
         self, redis: Redis, config: ChatConfig, prefix: str, clock: Callable[[], float]
     ) -> None:
         self.redis, self.config, self.keys, self.clock = redis, config, Keys(prefix), clock
-        self.commit_script = redis.register_script(COMMIT)
         # Long enough to outlive any chat that is still going; a crashed cluster's keys vanish.
         self.ttl = int(2 * config.idle_timeout + config.max_wait + config.message_ttl + 60)
+        self.commit = Commits(redis, self.keys, self.ttl).commit
 
     def new_engine(self) -> SliceEngine:
         return SliceEngine(self.config, self.clock)
@@ -124,28 +75,43 @@ class RedisStore:
         people."""
         k, engine = self.keys, self.new_engine()
         s = Slice(engine)
-        first = self.redis.pipeline(transaction=False)
-        first.zcard(k.seen)
-        first.get(k.queue) if queue else first.echo("")
-        first.get(k.serial) if serial else first.echo("")
-        first.hmget(k.labels, list(labels)) if labels else first.echo("")
+        id_list, room_list = sorted({i for i in ids if i}), sorted({r for r in rooms if r})
+        first, names = self.redis.pipeline(transaction=False), ["online"]
+        first.zcard(k.seen)  # one round trip for what is named directly and the indexes
+        if queue:
+            first.get(k.queue)
+            names.append("queue")
+        if serial:
+            first.get(k.serial)
+            names.append("serial")
+        if labels:
+            first.hmget(k.labels, list(labels))
+            names.append("labels")
         if idle_before is not None:
             first.zrangebyscore(k.seen, "-inf", idle_before, start=0, num=500)
-        else:
-            first.echo("")
-        online, raw_queue, raw_serial, label_rooms, idle = await first.execute()
-        engine.online_base = int(online)
+            names.append("idle")
+        if id_list:
+            first.mget([k.ident(i) for i in id_list])
+            names.append("ids")
+        if room_list:
+            first.mget([k.room(r) for r in room_list])
+            names.append("rooms")
+        got = dict(zip(names, await first.execute(), strict=True))
+        engine.online_base = int(got["online"])
         queued: dict[str, float] = {}
         if queue:
-            s.has_queue, s.queue = True, _text(raw_queue)
+            s.has_queue, s.queue = True, _text(got["queue"])
             queued = dict(json.loads(s.queue)) if s.queue else {}
         if serial:
-            s.has_serial, s.serial = True, _text(raw_serial)
+            s.has_serial, s.serial = True, _text(got["serial"])
             engine.room_serial = int(s.serial or 0)
-        want_ids = {i for i in ids if i} | set(queued) | {_text(i) or "" for i in idle or ()}
-        want_rooms = {r for r in rooms if r} | {_text(r) or "" for r in label_rooms or () if r}
-        want_ids.discard("")
-        want_rooms.discard("")
+        want_ids, want_rooms = self._absorb(
+            s, id_list, got.get("ids"), room_list, got.get("rooms"), follow, members
+        )
+        want_ids |= set(queued) | {_text(i) or "" for i in got.get("idle") or ()}
+        want_rooms |= {_text(r) or "" for r in got.get("labels") or () if r}
+        want_ids -= {"", *s.ids}
+        want_rooms -= {"", *s.rooms}
         while want_ids or want_rooms:
             want_ids, want_rooms = await self._fetch(s, want_ids, want_rooms, follow, members)
         self._repair(s, queued)
@@ -158,18 +124,35 @@ class RedisStore:
         """One round trip: fetch these; return the links they name that are not loaded yet."""
         id_list, room_list = sorted(ids - set(s.ids)), sorted(rooms - set(s.rooms))
         pipe = self.redis.pipeline(transaction=False)
-        pipe.mget([self.keys.ident(i) for i in id_list]) if id_list else pipe.echo("")
-        pipe.mget([self.keys.room(r) for r in room_list]) if room_list else pipe.echo("")
-        raw_ids, raw_rooms = await pipe.execute()
+        if id_list:
+            pipe.mget([self.keys.ident(i) for i in id_list])
+        if room_list:
+            pipe.mget([self.keys.room(r) for r in room_list])
+        results = iter(await pipe.execute())
+        raw_ids = next(results) if id_list else None
+        raw_rooms = next(results) if room_list else None
+        return self._absorb(s, id_list, raw_ids, room_list, raw_rooms, follow, members)
+
+    def _absorb(
+        self,
+        s: Slice,
+        id_list: list[str],
+        raw_ids: list[bytes | None] | None,
+        room_list: list[str],
+        raw_rooms: list[bytes | None] | None,
+        follow: bool,
+        members: bool,
+    ) -> tuple[set[str], set[str]]:
+        """Take fetched values into the slice; return the links they name not loaded yet."""
         next_ids: set[str] = set()
         next_rooms: set[str] = set()
-        for client_id, raw in zip(id_list, raw_ids if id_list else (), strict=True):
+        for client_id, raw in zip(id_list, raw_ids or (), strict=True):
             s.ids[client_id] = _text(raw)
             if raw is not None:
                 ident = s.engine.identities[client_id] = codec.load_identity(raw)
                 if ident.room_id is not None:
                     (next_rooms if follow else s.touch).add(ident.room_id)
-        for room_id, raw in zip(room_list, raw_rooms if room_list else (), strict=True):
+        for room_id, raw in zip(room_list, raw_rooms or (), strict=True):
             s.rooms[room_id] = _text(raw)
             if raw is not None:
                 room = s.engine.rooms[room_id] = codec.load_room(raw)
@@ -204,68 +187,6 @@ class RedisStore:
             return True
         now = await self.redis.mget([key for key, _ in loaded])
         return all(_text(n) == v for n, (_, v) in zip(now, loaded, strict=True))
-
-    async def commit(self, s: Slice) -> bool:
-        """Write what the use case changed, if nothing loaded changed meanwhile."""
-        k, world, ops = self.keys, s.engine, []
-        compared: list[tuple[str, str | None, str]] = []
-        for cid, old in (
-            s.ids.items() | {c: None for c in world.identities if c not in s.ids}.items()
-        ):
-            ident = world.identities.get(cid)
-            new = codec.dump_identity(ident) if ident else DELETE
-            compared.append((k.ident(cid), old, SAME if new == old else new))
-            if ident is None:
-                ops.append(["ZREM", k.seen, cid])
-            elif new != old:
-                ops.append(["ZADD", k.seen, repr(ident.last_seen), cid])
-        for rid, old in (
-            s.rooms.items() | {r: None for r in world.rooms if r not in s.rooms}.items()
-        ):
-            room = world.rooms.get(rid)
-            new = codec.dump_room(room) if room else DELETE
-            compared.append((k.room(rid), old, SAME if new == old else new))
-            if room is None and old is not None:
-                ops.append(["HDEL", k.labels, codec.load_room(old).label])
-            elif room is not None and old is None:
-                ops.append(["HSET", k.labels, room.label, rid])
-        if s.has_queue:
-            new_queue = json.dumps(list(world.queue.items()))
-            compared.append((k.queue, s.queue, SAME if new_queue == s.queue else new_queue))
-        if s.has_serial:
-            new_serial = str(world.room_serial)
-            compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
-        ops += self._counters(world)
-        return await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
-
-    def _counters(self, world: SliceEngine) -> list[list[Any]]:
-        k, ops = self.keys, []
-        if world.messages_sent:
-            ops.append(["INCRBY", k.sent, str(world.messages_sent)])
-        for bucket in world.activity.buckets:
-            key = k.activity(bucket.start)
-            if bucket.messages:
-                ops.append(["HINCRBY", key, "messages", str(bucket.messages)])
-            if bucket.online:
-                ops.append(["HSET", key, "online", str(bucket.online)])
-            ops.append(["EXPIRE", key, str(int(WINDOW * 2))])
-        return ops + [["EXPIRE", name, str(self.ttl)] for name in (k.seen, k.labels, k.sent)]
-
-    async def _run(
-        self, compared: list[tuple[str, str | None, str]], touch: list[str], ops: list[list[Any]]
-    ) -> bool:
-        keys = [key for key, _, _ in compared] + touch
-        index: dict[str, int] = {}
-        for op in ops:
-            if op[1] not in index:
-                index[op[1]] = len(keys) + 1
-                keys.append(op[1])
-            op[1] = index[op[1]]
-        header = json.dumps({"n": len(compared), "t": len(touch), "ttl": self.ttl, "ops": ops})
-        args = [header]
-        args += [MISSING if old is None else old for _, old, _ in compared]
-        args += [new for _, _, new in compared]
-        return bool(await self.commit_script(keys=keys, args=args))
 
     async def activity(self, now: float) -> Activity:
         """The monitor's rolling figures, from every process's counters."""

@@ -61,12 +61,14 @@ async def test_two_processes_sweeping_at_once_tell_the_partner_once(redis: Redis
     p0, p1 = process(redis), process(redis)
     ann = (await p0.join_room("r", "Ann", None)).value.client_id
     await p1.join_room("r", "Ghost", None)
-    gen = (await p0.begin_wait(ann, None, None, "bell")).value  # Ann keeps waiting...
+    joined = (await p0.begin_wait(ann, None, None, "first")).value.entries
+    assert joined is not None and joined[-1].event == "joined"
+    gen = (await p0.begin_wait(ann, None, joined[-1].id, "bell")).value.generation  # parked...
     await asyncio.sleep(CONFIG.idle_timeout + 0.2)  # ...while Ghost goes quiet (pacing)
-    await p0.poll(ann, gen)  # Ann's wait renews its lease
+    assert (await p0.poll(ann, gen)).entries == []  # Ann's wait renews its lease
     gone = await asyncio.gather(p0.sweep_now(), p1.sweep_now())
     assert sorted(g.value for g in gone) == [0, 1]
-    entries = await p1.poll(ann, gen)
+    entries = (await p1.poll(ann, gen)).entries
     assert entries is not None
     assert [(e.event, e.sender, e.reason) for e in entries if e.event == "left"] == [
         ("left", "Ghost", "idle")

@@ -4,30 +4,37 @@ import pytest
 
 from chat.core.engine import ChatEngine
 from chat.core.errors import BadCursor, UnknownClient
+from chat.core.results import WaitStep
 from tests.unit.conftest import FakeClock
 
 
 def pair(engine: ChatEngine) -> tuple[str, str]:
+    """A and B in room r, A having read the "joined" event: nothing pending for either."""
     a = engine.join_room("r", "A").value.client_id
     b = engine.join_room("r", "B").value.client_id
+    engine.identities[a].mailbox.hand_out(engine.clock())
+    engine.identities[a].mailbox.confirm(None)
     return a, b
 
 
 def test_newer_wait_supersedes_older_and_rings_it(engine: ChatEngine) -> None:
     a, b = pair(engine)
-    old = engine.begin_wait(a, None, None, "bell-1")
+    old = engine.begin_wait(a, None, None, "bell-1").value
+    assert old.entries == []  # nothing yet: it stays
     new = engine.begin_wait(a, None, None, "bell-2")
     assert new.wake == ("bell-1",)
     engine.send(b, None, "hi")
-    assert engine.poll(a, old.value) is None
-    got = engine.poll(a, new.value)
-    assert got is not None and [e.text for e in got if e.kind == "message"] == ["hi"]
+    assert engine.poll(a, old.generation) == WaitStep(old.generation, None)
+    got = engine.poll(a, new.value.generation)
+    assert got.done and [e.text for e in got.entries or [] if e.kind == "message"] == ["hi"]
+    assert not engine.status(a).waiting  # the wait that got something is over
 
 
 def test_send_rings_the_current_waiter_only(engine: ChatEngine) -> None:
     a, b = pair(engine)
     assert engine.send(b, None, "not waiting").wake == ()
-    gen = engine.begin_wait(a, None, None, "bell").value
+    engine.begin_wait(a, None, None, "first")  # takes it at once: that wait is over
+    gen = engine.begin_wait(a, None, None, "bell").value.generation  # confirms; parked
     assert engine.send(b, None, "waiting").wake == ("bell",)
     engine.end_wait(a, gen)
     assert engine.send(b, None, "gone").wake == ()
@@ -36,17 +43,12 @@ def test_send_rings_the_current_waiter_only(engine: ChatEngine) -> None:
 def test_unconfirmed_entries_come_again_until_after_confirms_them(engine: ChatEngine) -> None:
     a, b = pair(engine)
     engine.send(b, None, "one")
-    gen = engine.begin_wait(a, None, None, "x").value
-    first = engine.poll(a, gen)
-    assert first is not None
+    first = engine.begin_wait(a, None, None, "x").value.entries
+    assert first
     last = first[-1].id
-    engine.end_wait(a, gen)
-    gen = engine.begin_wait(a, None, 0, "y").value  # the client lost the answer: after=0
-    again = engine.poll(a, gen)
+    again = engine.begin_wait(a, None, 0, "y").value.entries  # the answer was lost: after=0
     assert again is not None and [e.id for e in again] == [e.id for e in first]
-    engine.end_wait(a, gen)
-    gen = engine.begin_wait(a, None, last, "z").value
-    assert engine.poll(a, gen) == []
+    assert engine.begin_wait(a, None, last, "z").value.entries == []
     with pytest.raises(BadCursor):
         engine.begin_wait(a, None, last + 5, "w")
 
@@ -69,7 +71,7 @@ def test_idle_identities_are_reaped_and_partners_told(engine: ChatEngine, clock:
 
 def test_a_wait_in_progress_counts_as_activity(engine: ChatEngine, clock: FakeClock) -> None:
     a, _ = pair(engine)
-    gen = engine.begin_wait(a, None, None, "bell").value
+    gen = engine.begin_wait(a, None, None, "bell").value.generation
     for _ in range(100):  # a live wait polls at least every progress interval
         clock.advance(engine.config.progress_interval)
         engine.poll(a, gen)
@@ -102,9 +104,17 @@ def test_a_wait_whose_process_died_stops_counting_when_its_lease_lapses(
 def test_one_ring_per_read_of_the_log(engine: ChatEngine) -> None:
     """A waiter is rung once; more rings before it reads the log would only pile up."""
     a, b = pair(engine)
-    gen = engine.begin_wait(a, None, None, "bell").value
+    gen = engine.begin_wait(a, None, None, "bell").value.generation
     assert engine.send(b, None, "one").wake == ("bell",)
     assert engine.send(b, None, "two").wake == ()
     assert engine.leave(b, None).wake == ()
-    engine.poll(a, gen)  # read the log: the next change rings again
-    assert engine.join_room("r", "C").wake == ("bell",)
+    step = engine.poll(a, gen)
+    assert step.done and len(step.entries or []) == 3  # got it all: this wait is over
+    assert engine.join_room("r", "C").wake == ()  # nobody waits any more
+
+    engine.begin_wait(a, None, None, "x")  # takes the "joined"
+    gen = engine.begin_wait(a, None, None, "bell-2").value.generation  # confirms it; parked
+    d = engine.join_room("r", "D").value.client_id
+    engine.leave(d, None)  # joined and left cancel out: the ring finds nothing
+    assert engine.poll(a, gen).entries == []  # an empty look re-arms the doorbell
+    assert engine.join_room("r", "E").wake == ("bell-2",)

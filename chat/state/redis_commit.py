@@ -1,0 +1,135 @@
+"""Committing a slice: one Lua script compares every loaded key with what Redis holds and,
+only if all are equal, writes what the use case changed. Compare-and-set over a list of keys,
+with no chat rule in it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from chat.core.activity import WINDOW
+from chat.core.engine import ChatEngine
+from chat.state import codec
+
+if TYPE_CHECKING:
+    from chat.state.redis_store import Slice
+
+# Markers that no stored value (JSON or a number) can equal.
+MISSING, DELETE, SAME = "~missing", "~delete", "~same"
+
+# KEYS: the compared keys, then keys whose expiry is refreshed, then keys of derived updates.
+# ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]]}
+# ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write.
+COMMIT = """
+local h = cjson.decode(ARGV[1])
+local n = h.n
+for i = 1, n do
+  local now = redis.call('GET', KEYS[i])
+  if now == false then
+    if ARGV[1 + i] ~= '~missing' then return 0 end
+  elseif now ~= ARGV[1 + i] then return 0 end
+end
+for i = 1, n do
+  local new = ARGV[1 + n + i]
+  if new == '~delete' then redis.call('DEL', KEYS[i])
+  elseif new == '~same' then redis.call('EXPIRE', KEYS[i], h.ttl)
+  else redis.call('SET', KEYS[i], new, 'EX', h.ttl) end
+end
+for i = n + 1, n + h.t do redis.call('EXPIRE', KEYS[i], h.ttl) end
+for _, op in ipairs(h.ops) do
+  local args = {op[1], KEYS[op[2]]}
+  for j = 3, #op do args[#args + 1] = op[j] end
+  redis.call(unpack(args))
+end
+return 1
+"""
+
+
+class Keys:
+    """The key layout. One hash tag, so a Redis Cluster keeps every key in one slot."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def ident(self, client_id: str) -> str:
+        return f"{self.prefix}id:{client_id}"
+
+    def room(self, room_id: str) -> str:
+        return f"{self.prefix}room:{room_id}"
+
+    def activity(self, bucket: float) -> str:
+        return f"{self.prefix}act:{int(bucket)}"
+
+    def __getattr__(self, name: str) -> str:  # queue, serial, seen, labels, sent, sweep
+        return f"{self.prefix}{name}"
+
+
+class Commits:
+    def __init__(self, redis: Redis, keys: Keys, ttl: int) -> None:
+        self.keys, self.ttl = keys, ttl
+        self.commit_script = redis.register_script(COMMIT)
+
+    async def commit(self, s: Slice) -> bool:
+        """Write what the use case changed, if nothing loaded changed meanwhile."""
+        k, world, ops = self.keys, s.engine, []
+        compared: list[tuple[str, str | None, str]] = []
+        for cid, old in (
+            s.ids.items() | {c: None for c in world.identities if c not in s.ids}.items()
+        ):
+            ident = world.identities.get(cid)
+            new = codec.dump_identity(ident) if ident else DELETE
+            compared.append((k.ident(cid), old, SAME if new == old else new))
+            if ident is None:
+                ops.append(["ZREM", k.seen, cid])
+            elif new != old:
+                ops.append(["ZADD", k.seen, repr(ident.last_seen), cid])
+        for rid, old in (
+            s.rooms.items() | {r: None for r in world.rooms if r not in s.rooms}.items()
+        ):
+            room = world.rooms.get(rid)
+            new = codec.dump_room(room) if room else DELETE
+            compared.append((k.room(rid), old, SAME if new == old else new))
+            if room is None and old is not None:
+                ops.append(["HDEL", k.labels, codec.load_room(old).label])
+            elif room is not None and old is None:
+                ops.append(["HSET", k.labels, room.label, rid])
+        if s.has_queue:
+            new_queue = json.dumps(list(world.queue.items()))
+            compared.append((k.queue, s.queue, SAME if new_queue == s.queue else new_queue))
+        if s.has_serial:
+            new_serial = str(world.room_serial)
+            compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
+        ops += self._counters(world)
+        return await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
+
+    def _counters(self, world: ChatEngine) -> list[list[Any]]:
+        k, ops = self.keys, []
+        if world.messages_sent:
+            ops.append(["INCRBY", k.sent, str(world.messages_sent)])
+        for bucket in world.activity.buckets:
+            key = k.activity(bucket.start)
+            if bucket.messages:
+                ops.append(["HINCRBY", key, "messages", str(bucket.messages)])
+            if bucket.online:
+                ops.append(["HSET", key, "online", str(bucket.online)])
+            ops.append(["EXPIRE", key, str(int(WINDOW * 2))])
+        return ops + [["EXPIRE", name, str(self.ttl)] for name in (k.seen, k.labels, k.sent)]
+
+    async def _run(
+        self, compared: list[tuple[str, str | None, str]], touch: list[str], ops: list[list[Any]]
+    ) -> bool:
+        keys = [key for key, _, _ in compared] + touch
+        index: dict[str, int] = {}
+        for op in ops:
+            if op[1] not in index:
+                index[op[1]] = len(keys) + 1
+                keys.append(op[1])
+            op[1] = index[op[1]]
+        header = json.dumps({"n": len(compared), "t": len(touch), "ttl": self.ttl, "ops": ops})
+        args = [header]
+        args += [MISSING if old is None else old for _, old, _ in compared]
+        args += [new for _, _, new in compared]
+        return bool(await self.commit_script(keys=keys, args=args))
