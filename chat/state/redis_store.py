@@ -4,10 +4,10 @@ commit what changed only if nothing it read has changed meanwhile.
 No chat rule lives here. A `Slice` is the part of the world a use case touches: identities by
 id, rooms by id or staff label, the queue, the room serial. `load` fetches it in a few
 pipelined round trips, following links (an identity's room, a room's members, the queue's
-people) until the slice is closed. `commit` (redis_commit.py) sends one Lua script that compares every loaded
-value with what Redis holds now and, only if all are equal, writes the changed ones; else the
-caller reloads and runs the use case again (compare-and-set, as WATCH/MULTI/EXEC would, in one
-round trip instead of three).
+people) until the slice is closed. `commit` (redis_commit.py) sends one Lua script that
+compares every loaded value with what Redis holds now and, only if all are equal, writes the
+changed ones; else the caller reloads and runs the use case again (compare-and-set, as
+WATCH/MULTI/EXEC would, in one round trip instead of three).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
 from chat.state import codec
 from chat.state.redis_commit import Commits, Keys
+
+HINTS = 100_000  # link guesses kept per process before they are forgotten
 
 
 class SliceEngine(ChatEngine):
@@ -55,6 +57,11 @@ class RedisStore:
         # Long enough to outlive any chat that is still going; a crashed cluster's keys vanish.
         self.ttl = int(2 * config.idle_timeout + config.max_wait + config.message_ttl + 60)
         self.commit = Commits(redis, self.keys, self.ttl).commit
+        # Where links pointed last time (client -> room, room -> members), to fetch them in the
+        # first round trip. Only a guess: a wrong one costs a round trip, never correctness,
+        # because the links are followed anyway and every value read is compared on commit.
+        self.room_hint: dict[str, str] = {}
+        self.member_hint: dict[str, list[str]] = {}
 
     def new_engine(self) -> SliceEngine:
         return SliceEngine(self.config, self.clock)
@@ -75,7 +82,12 @@ class RedisStore:
         people."""
         k, engine = self.keys, self.new_engine()
         s = Slice(engine)
-        id_list, room_list = sorted({i for i in ids if i}), sorted({r for r in rooms if r})
+        named_ids, named_rooms = {i for i in ids if i}, {r for r in rooms if r}
+        if follow:
+            named_rooms |= {self.room_hint[i] for i in named_ids if i in self.room_hint}
+        if members:
+            named_ids |= {m for r in named_rooms for m in self.member_hint.get(r, ())}
+        id_list, room_list = sorted(named_ids), sorted(named_rooms)
         first, names = self.redis.pipeline(transaction=False), ["online"]
         first.zcard(k.seen)  # one round trip for what is named directly and the indexes
         if queue:
@@ -146,16 +158,23 @@ class RedisStore:
         """Take fetched values into the slice; return the links they name not loaded yet."""
         next_ids: set[str] = set()
         next_rooms: set[str] = set()
+        if len(self.room_hint) + len(self.member_hint) > HINTS:
+            self.room_hint.clear()
+            self.member_hint.clear()
         for client_id, raw in zip(id_list, raw_ids or (), strict=True):
             s.ids[client_id] = _text(raw)
+            self.room_hint.pop(client_id, None)
             if raw is not None:
                 ident = s.engine.identities[client_id] = codec.load_identity(raw)
                 if ident.room_id is not None:
+                    self.room_hint[client_id] = ident.room_id
                     (next_rooms if follow else s.touch).add(ident.room_id)
         for room_id, raw in zip(room_list, raw_rooms or (), strict=True):
             s.rooms[room_id] = _text(raw)
+            self.member_hint.pop(room_id, None)
             if raw is not None:
                 room = s.engine.rooms[room_id] = codec.load_room(raw)
+                self.member_hint[room_id] = list(room.members)
                 if members:
                     next_ids.update(room.members)
         s.touch -= set(s.rooms)
