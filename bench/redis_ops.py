@@ -18,11 +18,11 @@ from collections import Counter
 from typing import Any
 
 import redis.asyncio
-from channels_redis.core import RedisChannelLayer
 from redis.asyncio.client import Pipeline
 
 from chat.core.config import ChatConfig
 from chat.layer import Doorbells
+from chat.redis_layer import PipelinedRedisChannelLayer
 from chat.services import ChatService
 from chat.state.redis import RedisChatState
 
@@ -54,7 +54,7 @@ def count_round_trips() -> None:
 
 def process(config: ChatConfig) -> ChatService:
     state = RedisChatState(config, redis.asyncio.Redis.from_url(OPS_REDIS_URL))
-    layer = RedisChannelLayer(hosts=[{"address": OPS_REDIS_URL, "socket_timeout": None}])
+    layer = PipelinedRedisChannelLayer(hosts=[{"address": OPS_REDIS_URL, "socket_timeout": None}])
     return ChatService(state, Doorbells(layer), config)
 
 

@@ -109,7 +109,7 @@ MCPCHAT_REDIS_URL = os.environ.get("MCPCHAT_REDIS_URL") or None
 if MCPCHAT_REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chat.redis_layer.PipelinedRedisChannelLayer",
             "CONFIG": {
                 # No socket timeout: redis-py's would break a receive that idles longer.
                 # A ring holds a connection only for its send; many can ring at once.

@@ -31,13 +31,12 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
         if request.param == "memory":
             state, layer = MemoryChatState(config), InMemoryChannelLayer()
         else:
-            from channels_redis.core import RedisChannelLayer
-
+            from chat.redis_layer import PipelinedRedisChannelLayer
             from chat.state.redis import RedisChatState
 
             client = Redis.from_url(url)
             state = RedisChatState(config, client)
-            layer = RedisChannelLayer(hosts=[{"address": url, "socket_timeout": None}])
+            layer = PipelinedRedisChannelLayer(hosts=[{"address": url, "socket_timeout": None}])
             closers.extend([client.aclose, layer.close_pools])
         return ChatService(state, Doorbells(layer), config)
 

@@ -7,10 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from channels.exceptions import ChannelFull
 from redis.asyncio import Redis
 
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
+from chat.redis_layer import PipelinedRedisChannelLayer
 from chat.state import codec
 from chat.state.redis import RedisChatState
 from tests.redis_server import require_redis
@@ -86,3 +88,20 @@ async def test_what_a_crashed_cluster_left_behind_is_repaired_on_load(redis: Red
     assert (await state.enter_queue(None, "New")).value.status == "waiting"  # no ghost partner
     await redis.delete(state.store.keys.room("r"))
     assert (await state.status(ann)).state == "idle"
+
+
+async def test_the_pipelined_layer_delivers_and_refuses_like_channels_redis() -> None:
+    url = require_redis()
+    layer = PipelinedRedisChannelLayer(hosts=[{"address": url}], capacity=2)
+    try:
+        channel = await layer.new_channel(prefix="mcpchat.wait")
+        await layer.send(channel, {"type": "chat.ring", "n": 1})
+        await layer.send(channel, {"type": "chat.ring", "n": 2})
+        with pytest.raises(ChannelFull):
+            await layer.send(channel, {"type": "chat.ring", "n": 3})
+        got = [await asyncio.wait_for(layer.receive(channel), 30) for _ in range(2)]
+        assert [m["n"] for m in got] == [1, 2]
+        await layer.send(channel, {"type": "chat.ring", "n": 4})  # room again once read
+        assert (await asyncio.wait_for(layer.receive(channel), 30))["n"] == 4
+    finally:
+        await layer.close_pools()
