@@ -3,10 +3,10 @@
     uv run python -m bench.redis_ops [--messages 200]
 
 Two chat services (as two processes would have), each with its own Redis clients and
-channels_redis layer, on one event loop: Alice waits through one, Bob sends through the other,
-in lockstep, as in the benchmark. Every pipeline execution and every single command is a round
-trip; commands are counted inside pipelines too. Uses MCPCHAT_OPS_REDIS_URL's database
-(default redis://127.0.0.1:6379/12), which it empties.
+channels_redis layer, on one event loop: in each pair Alice waits through one, Bob sends
+through the other, in lockstep, as in the benchmark. Every pipeline execution and every
+single command is a round trip; commands are counted inside pipelines too. Uses the database
+MCPCHAT_OPS_REDIS_URL names (default redis://127.0.0.1:6379/11), which it empties.
 """
 
 from __future__ import annotations
@@ -58,34 +58,49 @@ def process(config: ChatConfig) -> ChatService:
     return ChatService(state, Doorbells(layer), config)
 
 
-async def measure(messages: int) -> Counter[str]:
-    await redis.asyncio.Redis.from_url(OPS_REDIS_URL).flushdb()
-    config = ChatConfig()
-    p0, p1 = process(config), process(config)
-    alice = (await p0.join_room("ops", "Alice")).client_id
-    bob = (await p1.join_room("ops", "Bob")).client_id
+async def pair(p0: ChatService, p1: ChatService, n: int, messages: int) -> None:
+    alice = (await p0.join_room(f"ops-{n}", "Alice")).client_id
+    bob = (await p1.join_room(f"ops-{n}", "Bob")).client_id
     cursor = (await p0.wait(alice, timeout=5)).last_id
-    COUNTS.clear()
+    READY.append(n)
+    await START.wait()
     for i in range(messages):
         waiting = asyncio.create_task(p0.wait(alice, timeout=10, after=cursor))
-        while not p0.bells.layer.receive_count:  # parked, as a real reader's wait would be
-            await asyncio.sleep(0.0005)
+        await asyncio.sleep(0)  # the reader starts its wait first, as in the benchmark
         await p1.send(bob, None, f"m{i}")
         got = await waiting
         assert [item.text for item in got.items] == [f"m{i}"], got
         cursor = got.last_id
+
+
+START = asyncio.Event()
+READY: list[int] = []
+
+
+async def measure(pairs: int, messages: int) -> Counter[str]:
+    await redis.asyncio.Redis.from_url(OPS_REDIS_URL).flushdb()
+    config = ChatConfig()
+    p0, p1 = process(config), process(config)
+    talking = [asyncio.create_task(pair(p0, p1, n, messages)) for n in range(pairs)]
+    while len(READY) < pairs and not any(t.done() for t in talking):
+        await asyncio.sleep(0.01)  # until every pair is set up
+    COUNTS.clear()
+    START.set()
+    await asyncio.gather(*talking)
     return COUNTS.copy()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.redis_ops", description=__doc__)
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=200, help="per pair (200)")
+    parser.add_argument("--pairs", type=int, default=1, help="pairs in lockstep at once (1)")
     args = parser.parse_args()
     count_round_trips()
-    counts = asyncio.run(measure(args.messages))
-    print(f"per delivered message ({args.messages} messages, lockstep):")
+    counts = asyncio.run(measure(args.pairs, args.messages))
+    total = args.pairs * args.messages
+    print(f"per delivered message ({args.pairs} pairs x {args.messages} messages, lockstep):")
     for name, value in counts.most_common():
-        print(f"  {name:14} {value / args.messages:6.2f}")
+        print(f"  {name:18} {value / total:6.2f}")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ class RedisChatState:
             ids=[client_id],
             queue=True,
             serial=True,
+            count=client_id is None,  # a newcomer changes the population
         )
 
     async def join_room(
@@ -85,6 +86,7 @@ class RedisChatState:
             rooms=[room_id],
             queue=True,
             serial=True,
+            count=client_id is None,
         )
 
     async def send(
@@ -126,7 +128,9 @@ class RedisChatState:
     async def sweep_now(self) -> Outcome[int]:
         """Sweep without the lease."""
         limit = self.clock() - self.config.idle_timeout
-        return await self._run(lambda e: e.sweep(), idle_before=limit, queue=True, serial=True)
+        return await self._run(
+            lambda e: e.sweep(), idle_before=limit, queue=True, serial=True, count=True
+        )
 
     async def close_room(self, label: str) -> Outcome[bool]:
         return await self._run(lambda e: e.close_room(label), labels=[label])
@@ -135,7 +139,7 @@ class RedisChatState:
         k = self.store.keys
         labels, sent = await self.redis.hgetall(k.labels), await self.redis.get(k.sent)
         room_ids = [r.decode() if isinstance(r, bytes) else r for r in labels.values()]
-        s = await self.store.load(rooms=room_ids, queue=True, members=show_names)
+        s = await self.store.load(rooms=room_ids, queue=True, members=show_names, count=True)
         world = s.engine
         world.messages_sent = int(sent or 0)
         world.activity = await self.store.activity(world.clock())

@@ -30,10 +30,12 @@ HINTS = 100_000  # link guesses kept per process before they are forgotten
 class SliceEngine(ChatEngine):
     """The core, holding only a slice of the world; it knows the total population."""
 
-    online_base = 0
+    online_base: int | None = None  # loaded only for the use cases that count people
     loaded_people = 0
 
     def online_count(self) -> int:
+        if self.online_base is None:
+            raise RuntimeError("this use case counts people: load it with count=True")
         return self.online_base + len(self.identities) - self.loaded_people
 
 
@@ -76,6 +78,7 @@ class RedisStore:
         idle_before: float | None = None,
         follow: bool = True,
         members: bool = True,
+        count: bool = False,
     ) -> Slice:
         """The slice these name, closed over links: identities' rooms (unless not `follow`,
         when they are only kept alive), rooms' members (unless not `members`), the queue's
@@ -88,8 +91,10 @@ class RedisStore:
         if members:
             named_ids |= {m for r in named_rooms for m in self.member_hint.get(r, ())}
         id_list, room_list = sorted(named_ids), sorted(named_rooms)
-        first, names = self.redis.pipeline(transaction=False), ["online"]
-        first.zcard(k.seen)  # one round trip for what is named directly and the indexes
+        first, names = self.redis.pipeline(transaction=False), []
+        if count:  # one round trip for what is named directly and the indexes
+            first.zcard(k.seen)
+            names.append("online")
         if queue:
             first.get(k.queue)
             names.append("queue")
@@ -102,14 +107,14 @@ class RedisStore:
         if idle_before is not None:
             first.zrangebyscore(k.seen, "-inf", idle_before, start=0, num=500)
             names.append("idle")
-        if id_list:
-            first.mget([k.ident(i) for i in id_list])
-            names.append("ids")
-        if room_list:
-            first.mget([k.room(r) for r in room_list])
-            names.append("rooms")
+        if id_list or room_list:
+            first.mget([k.ident(i) for i in id_list] + [k.room(r) for r in room_list])
+            names.append("objects")
         got = dict(zip(names, await first.execute(), strict=True))
-        engine.online_base = int(got["online"])
+        if count:
+            engine.online_base = int(got["online"])
+        objects = got.get("objects") or []
+        got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
         if queue:
             s.has_queue, s.queue = True, _text(got["queue"])
@@ -135,23 +140,19 @@ class RedisStore:
     ) -> tuple[set[str], set[str]]:
         """One round trip: fetch these; return the links they name that are not loaded yet."""
         id_list, room_list = sorted(ids - set(s.ids)), sorted(rooms - set(s.rooms))
-        pipe = self.redis.pipeline(transaction=False)
-        if id_list:
-            pipe.mget([self.keys.ident(i) for i in id_list])
-        if room_list:
-            pipe.mget([self.keys.room(r) for r in room_list])
-        results = iter(await pipe.execute())
-        raw_ids = next(results) if id_list else None
-        raw_rooms = next(results) if room_list else None
-        return self._absorb(s, id_list, raw_ids, room_list, raw_rooms, follow, members)
+        keys = [self.keys.ident(i) for i in id_list] + [self.keys.room(r) for r in room_list]
+        raw = await self.redis.mget(keys) if keys else []
+        return self._absorb(
+            s, id_list, raw[: len(id_list)], room_list, raw[len(id_list) :], follow, members
+        )
 
     def _absorb(
         self,
         s: Slice,
         id_list: list[str],
-        raw_ids: list[bytes | None] | None,
+        raw_ids: list[bytes | str | None] | None,
         room_list: list[str],
-        raw_rooms: list[bytes | None] | None,
+        raw_rooms: list[bytes | str | None] | None,
         follow: bool,
         members: bool,
     ) -> tuple[set[str], set[str]]:
