@@ -148,6 +148,18 @@ async def _unauthorized(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def mcp_allowed_hosts(django_hosts: list[str]) -> list[str]:
+    """Django's ALLOWED_HOSTS as FastMCP's Host patterns: ".example.com" means the domain and
+    its subdomains in Django, "example.com" and "*.example.com" in fnmatch."""
+    patterns: list[str] = []
+    for host in django_hosts:
+        if host.startswith("."):
+            patterns += [host[1:], f"*{host}"]
+        else:
+            patterns.append(host)
+    return patterns
+
+
 def route_http(mcp: McpMount, django: Callable[..., Awaitable[None]]) -> ASGIApp:
     """Send /mcp to the MCP app and everything else to Django."""
 

@@ -29,9 +29,14 @@ INITIALIZE = {
 
 
 def post(
-    url: str, body: dict[str, object], token: str | None = None, session: str | None = None
+    url: str,
+    body: dict[str, object],
+    token: str | None = None,
+    session: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    headers.update(extra or {})
     if token:
         headers["authorization"] = f"Bearer {token}"
     if session:
@@ -154,3 +159,41 @@ def test_production_mode_starts_with_a_real_secret_key(tmp_path: Path, key: str)
     env = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key}
     server = Server(tmp_path, env=env).start()
     server.stop()
+
+
+async def test_mcp_refuses_foreign_hosts_and_origins_before_any_tool_runs(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,.chat.example",
+        "MCPCHAT_ALLOWED_ORIGINS": "https://app.example",
+    }
+    server = Server(tmp_path, env=env).start()
+    try:
+        own = f"http://127.0.0.1:{server.port}"
+        served = [
+            {},  # no Origin: every non-browser client
+            {"origin": own},  # the server's own pages
+            {"origin": "https://app.example"},  # an origin the operator allows
+            {"host": "chat.example"},  # a host Django allows, subdomains included
+            {"host": "eu.chat.example:443"},
+        ]
+        for headers in served:
+            assert post(server.mcp_url, INITIALIZE, extra=headers)[0] == 200, headers
+        # A page on another site, or reached through a rebound DNS name, is refused.
+        assert post(server.mcp_url, INITIALIZE, extra={"origin": "http://evil.example"})[0] == 403
+        assert post(server.mcp_url, INITIALIZE, extra={"host": "evil.example"})[0] == 421
+        assert post(server.mcp_url, INITIALIZE, extra={"host": "chat.example.evil"})[0] == 421
+        call = {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "enter_queue", "arguments": {"display_name": "Eve"}},
+        }
+        refused, _ = post(server.mcp_url, call, extra={"origin": "http://evil.example"})
+        assert refused == 403
+        async with connect("fastmcp", server.mcp_url) as a:  # a client without an Origin
+            me = await a.call("enter_queue", display_name="Ann")
+            assert me["status"] == "waiting" and me["position"] == 1  # Eve never got queued
+    finally:
+        server.stop()
