@@ -6,7 +6,8 @@ with no chat rule in it.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -16,6 +17,8 @@ from chat.state import codec
 
 if TYPE_CHECKING:
     from chat.state.redis_store import Slice
+
+T = TypeVar("T")
 
 # Markers that no stored value (JSON or a number) can equal.
 MISSING, DELETE, SAME = "~missing", "~delete", "~same"
@@ -76,22 +79,14 @@ class Commits:
         """Write what the use case changed, if nothing loaded changed meanwhile."""
         k, world, ops = self.keys, s.engine, []
         compared: list[tuple[str, str | None, str]] = []
-        for cid, old in (
-            s.ids.items() | {c: None for c in world.identities if c not in s.ids}.items()
-        ):
-            ident = world.identities.get(cid)
-            new = codec.dump_identity(ident) if ident else DELETE
-            compared.append((k.ident(cid), old, SAME if new == old else new))
+        for cid, old, ident, new in _changes(s.ids, world.identities, codec.dump_identity):
+            compared.append((k.ident(cid), old, new))
             if ident is None:
                 ops.append(["ZREM", k.seen, cid])
-            elif new != old:
+            elif new != SAME:
                 ops.append(["ZADD", k.seen, repr(ident.last_seen), cid])
-        for rid, old in (
-            s.rooms.items() | {r: None for r in world.rooms if r not in s.rooms}.items()
-        ):
-            room = world.rooms.get(rid)
-            new = codec.dump_room(room) if room else DELETE
-            compared.append((k.room(rid), old, SAME if new == old else new))
+        for rid, old, room, new in _changes(s.rooms, world.rooms, codec.dump_room):
+            compared.append((k.room(rid), old, new))
             if room is None and old is not None:
                 ops.append(["HDEL", k.labels, codec.load_room(old).label])
             elif room is not None and old is None:
@@ -103,6 +98,8 @@ class Commits:
             new_serial = str(world.room_serial)
             compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
         ops += self._counters(world)
+        written = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
+        ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(written)]  # kept while used
         return await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
 
     def _counters(self, world: ChatEngine) -> list[list[Any]]:
@@ -116,7 +113,7 @@ class Commits:
             if bucket.online:
                 ops.append(["HSET", key, "online", str(bucket.online)])
             ops.append(["EXPIRE", key, str(int(WINDOW * 2))])
-        return ops + [["EXPIRE", name, str(self.ttl)] for name in (k.seen, k.labels, k.sent)]
+        return ops
 
     async def _run(
         self, compared: list[tuple[str, str | None, str]], touch: list[str], ops: list[list[Any]]
@@ -133,3 +130,14 @@ class Commits:
         args += [MISSING if old is None else old for _, old, _ in compared]
         args += [new for _, _, new in compared]
         return bool(await self.commit_script(keys=keys, args=args))
+
+
+def _changes(
+    loaded: dict[str, str | None], now: dict[str, T], dump: Callable[[T], str]
+) -> Iterator[tuple[str, str | None, T | None, str]]:
+    """Every object loaded or now present: (id, value as loaded, object now or None, value to
+    write: its dump, SAME when unchanged, DELETE when gone)."""
+    for key in {**dict.fromkeys(now), **loaded}:
+        obj = now.get(key)
+        new = dump(obj) if obj is not None else DELETE
+        yield key, loaded.get(key), obj, SAME if new == loaded.get(key) else new
