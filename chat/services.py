@@ -89,12 +89,9 @@ class ChatService:
             # Shielded: a cancellation that lands after the state registered the wait but before
             # its answer came back must still end it.
             begun = await asyncio.shield(begin)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await self._end_wait(client_id, (await begin).value.generation, channel)
-            self.bells.discard(channel)
-            raise
         except BaseException:
+            with contextlib.suppress(Exception):  # begin_wait's own error: nothing to end
+                await self._end_wait(client_id, (await begin).value.generation, channel)
             self.bells.discard(channel)
             raise
         result: WaitResult | None = None
