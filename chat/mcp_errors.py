@@ -45,7 +45,7 @@ def chat_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | Tool
         try:
             return await fn(*args, **kwargs)
         except ChatError as e:
-            return error_result(e.code, e.message)
+            return error_result(e.code, e.message, **e.details)
 
     return wrapper
 

@@ -22,6 +22,7 @@ from chat.core.results import (
     WaitResult,
 )
 from chat.mcp_errors import CodedErrors, chat_errors
+from chat.mcp_requests import client_address, client_gone
 from chat.runtime import service
 
 CONFIG = settings.MCPCHAT  # the advertised bounds are the configured ones
@@ -88,7 +89,7 @@ async def enter_queue(
     wait_for_message, where a "matched" event arrives. Calling it again with your client_id
     leaves your current partner and finds a new one.
     """
-    return await service().enter_queue(client_id, display_name)
+    return await service().enter_queue(client_id, display_name, client_address())
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
@@ -115,7 +116,7 @@ async def join_room(
     Returns your client_id and the members present. Others in the room get a "joined" event.
     A full room, or a room made by the matching queue, is refused.
     """
-    return await service().join_room(room_id, display_name, client_id)
+    return await service().join_room(room_id, display_name, client_id, client_address())
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
@@ -142,7 +143,7 @@ async def send_message(
     many unread messages you get an error and nothing is sent: wait for their reply first.
     Pass an idempotency_key when you may retry after a lost answer, so nothing arrives twice.
     """
-    return await service().send(client_id, room_id, message, idempotency_key)
+    return await service().send(client_id, room_id, message, idempotency_key, client_address())
 
 
 @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=True))
@@ -179,7 +180,7 @@ async def wait_for_message(
     async def progress(elapsed: float, total: float) -> None:
         await ctx.report_progress(elapsed, total, "waiting for messages")
 
-    return await service().wait(client_id, room_id, timeout, after, progress)
+    return await service().wait(client_id, room_id, timeout, after, progress, client_gone())
 
 
 @mcp.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))

@@ -37,6 +37,8 @@ class ChatService:
         self.bells = bells
         self.config = config
         self.listeners: list[Callable[[], None]] = []  # told after every change (monitor)
+        self.parked: set[asyncio.Timeout] = set()  # waits in progress, to cut short
+        self.closing = False  # shutting down: waits return at once
 
     async def _apply(self, outcome: Outcome[T]) -> T:
         await self.bells.ring(outcome.wake)
@@ -44,17 +46,38 @@ class ChatService:
             listener()
         return outcome.value
 
-    async def enter_queue(self, client_id: str | None, display_name: str | None) -> QueueResult:
+    async def _limit(self, kind: str, address: str | None) -> None:
+        """Count a call against its limit per client address, across processes."""
+        if address is not None:
+            await self.state.admit(f"{kind}:{address}", self.config.limit(kind))
+
+    async def enter_queue(
+        self, client_id: str | None, display_name: str | None, address: str | None = None
+    ) -> QueueResult:
+        if client_id is None:
+            await self._limit("address_identity", address)
         return await self._apply(await self.state.enter_queue(client_id, display_name))
 
     async def join_room(
-        self, room_id: str | None, display_name: str | None, client_id: str | None = None
+        self,
+        room_id: str | None,
+        display_name: str | None,
+        client_id: str | None = None,
+        address: str | None = None,
     ) -> JoinResult:
+        if client_id is None:
+            await self._limit("address_identity", address)
         return await self._apply(await self.state.join_room(room_id, display_name, client_id))
 
     async def send(
-        self, client_id: str, room_id: str | None, text: str, key: str | None = None
+        self,
+        client_id: str,
+        room_id: str | None,
+        text: str,
+        key: str | None = None,
+        address: str | None = None,
     ) -> SendResult:
+        await self._limit("address_send", address)
         return await self._apply(await self.state.send(client_id, room_id, text, key))
 
     async def leave(self, client_id: str, room_id: str | None) -> LeaveResult:
@@ -79,10 +102,15 @@ class ChatService:
         timeout: float | None = None,
         after: int | None = None,
         progress: Progress | None = None,
+        gone: asyncio.Future[None] | None = None,
     ) -> WaitResult:
-        """Return pending entries at once, or wait for a doorbell or the timeout."""
+        """Return pending entries at once, or wait for a doorbell or the timeout. The wait
+        also ends, empty, once `gone` resolves (its client can no longer get an answer) or
+        the process begins to shut down (`answer_waits`)."""
         cfg = self.config
         timeout = validation.wait_timeout(timeout, cfg.default_wait, cfg.max_wait)
+        if self.closing:
+            return WaitResult("timeout", hint=RESTARTING)
         channel = await self.bells.new_channel()
         begin = asyncio.ensure_future(self.state.begin_wait(client_id, room_id, after, channel))
         try:
@@ -97,13 +125,36 @@ class ChatService:
         result: WaitResult | None = None
         try:
             await self._apply(begun)  # rings the wait this one replaces
-            result = await self._wait_loop(client_id, begun.value, channel, timeout, progress)
+            try:
+                async with asyncio.timeout(None) as cut:  # cut short by `gone` or shutdown
+                    self.parked.add(cut)
+                    if gone is not None:
+                        gone.add_done_callback(lambda _: _cut_now(cut))
+                    result = await self._wait_loop(
+                        client_id, begun.value, channel, timeout, progress
+                    )
+            except TimeoutError:
+                result = WaitResult("timeout", hint=RESTARTING if self.closing else GONE_HINT)
+            finally:
+                self.parked.discard(cut)
             return result
         finally:
             if result is None or result.status == "timeout":  # a wait that got nothing
                 await self._end_wait(client_id, begun.value.generation, channel)
             else:  # the state ended it when it handed out (or a newer wait replaced it)
                 self.bells.discard(channel)
+
+    async def answer_waits(self, grace: float) -> int:
+        """Shutting down: every wait in progress returns at once (empty, with a hint to call
+        again) and new ones return without waiting. Returns how many were still waiting after
+        `grace` seconds (0 when all were answered)."""
+        self.closing = True
+        for cut in list(self.parked):
+            _cut_now(cut)
+        deadline = asyncio.get_running_loop().time() + grace
+        while self.parked and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        return len(self.parked)
 
     async def _end_wait(self, client_id: str, generation: int, channel: str) -> None:
         try:  # shielded: a second cancellation must not leave the wait registered
@@ -147,4 +198,17 @@ DELIVERED = (
     "confirmed is delivered again."
 )
 TIMED_OUT = "Nothing new in {:g} s. Call wait_for_message again to keep listening."
+RESTARTING = (
+    "The server is restarting. Call wait_for_message again (with after=last_id) in a moment; "
+    "nothing is lost."
+)
+GONE_HINT = "Your connection ended while waiting."
 SUPERSEDED = "A newer wait_for_message for this client_id took over; this one returned empty."
+
+
+def _cut_now(cut: asyncio.Timeout) -> None:
+    """End an `asyncio.timeout` block now, if it is still running."""
+    if cut.expired() or cut.when() is not None:
+        return
+    with contextlib.suppress(RuntimeError):  # the block has exited already
+        cut.reschedule(asyncio.get_running_loop().time())

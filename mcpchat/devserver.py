@@ -66,12 +66,22 @@ def http_status(url: str) -> int | None:
         return None
 
 
+# Load from one address beyond what the default rate limits allow one client: scenarios that
+# are not about limits use these (the limit tests and the flooder scenario use the defaults).
+LOOSE_LIMITS = {
+    f"MCPCHAT_{kind}_{part}": "100000"
+    for kind in ("SEND", "WAIT", "ADDRESS_SEND", "ADDRESS_IDENTITY")
+    for part in ("RATE", "BURST")
+}
+
+
 @dataclass
 class Server:
     """A daphne (or uvicorn) process serving mcpchat.asgi:application."""
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=lambda: dict(LOOSE_LIMITS))
     port: int = field(default_factory=free_port)
     server: str = "daphne"  # or "uvicorn": the same ASGI application either way
     proc: subprocess.Popen[bytes] | None = None
@@ -94,6 +104,7 @@ class Server:
             **os.environ,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
             "PYTHONUNBUFFERED": "1",
+            **self.limits,
             **self.env,
         }
         log = self.log_path.open("ab")

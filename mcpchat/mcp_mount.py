@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chat.mcp_requests import GONE
 from chat.runtime import sweep_forever
 
 log = logging.getLogger("chat.mcp")
@@ -49,9 +50,24 @@ class McpMount:
             await _unauthorized(send)
             return
         await self.ensure_started()
-        if scope["path"] != MCP_PATH:  # serve /mcp/ as /mcp: no redirect to plain http
-            scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())
-        await self.app(scope, receive, send)
+        # Tools learn when their client has gone (chat/mcp_requests.py): a disconnect seen on
+        # the request, or the request's end while the call still runs. Without this a dropped
+        # session-mode client's wait would run to its timeout.
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())  # /mcp/ too, no redirect
+        scope[GONE] = gone
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" and not gone.done():
+                gone.set_result(None)
+            return message
+
+        try:
+            await self.app(scope, watched, send)
+        finally:
+            if not gone.done():
+                gone.set_result(None)
 
     def _authorized(self, scope: Scope) -> bool:
         if not self.access_token:

@@ -161,6 +161,9 @@ MCPCHAT = ChatConfig.from_env(os.environ)
 MCPCHAT_ACCESS_TOKEN = os.environ.get("MCPCHAT_ACCESS_TOKEN") or None
 # Browser origins (besides the server's own) whose pages may call /mcp, e.g. a web client.
 MCPCHAT_ALLOWED_ORIGINS = env_list("MCPCHAT_ALLOWED_ORIGINS", "")
+# Behind a reverse proxy: the header it puts the client address in (e.g. X-Forwarded-For; its
+# last entry is used). Unset, the peer address counts, as it must when clients connect directly.
+MCPCHAT_TRUSTED_PROXY_HEADER = os.environ.get("MCPCHAT_TRUSTED_PROXY_HEADER") or None
 MCPCHAT_AUTO_MIGRATE = env_bool("MCPCHAT_AUTO_MIGRATE", True)
 # Staff see counts and labels only; display names appear in the monitor only when this is on.
 MCPCHAT_MONITOR_SHOW_NAMES = env_bool("MCPCHAT_MONITOR_SHOW_NAMES", False)

@@ -14,7 +14,9 @@ from chat.core.errors import (
     NobodyToTalkTo,
     RoomFull,
     RoomNotJoinable,
+    ServerFull,
 )
+from chat.core.limits import admit
 from chat.core.mailbox import iso
 from chat.core.results import (
     JoinResult,
@@ -38,6 +40,8 @@ class ChatEngine(ChatWorld):
     # -- matching ---------------------------------------------------------------------------
 
     def enter_queue(self, client_id: str | None, display_name: str | None) -> Outcome[QueueResult]:
+        if len(self.queue) >= self.config.max_queue and not self._would_pair(client_id):
+            raise ServerFull("the queue for strangers is full")
         ident = self._caller(client_id, display_name)
         if ident.client_id in self.queue:
             return Outcome(self._queued(ident))
@@ -59,6 +63,15 @@ class ChatEngine(ChatWorld):
         )
         return Outcome(result, tuple(wake))
 
+    def _would_pair(self, client_id: str | None) -> bool:
+        """Whether the caller is queued already or would be paired at once (a full queue only
+        refuses those who would wait in it)."""
+        if client_id in self.queue:
+            return True
+        me = self.identities.get(client_id) if client_id else None
+        now = self.clock()
+        return any(me is None or self._may_pair(me, self.identities[c], now) for c in self.queue)
+
     def join_room(
         self, room_id: str | None, display_name: str | None, client_id: str | None = None
     ) -> Outcome[JoinResult]:
@@ -78,6 +91,8 @@ class ChatEngine(ChatWorld):
                 f"Room '{room_id}' is full ({room.capacity} people). Pick another room_id, or "
                 "call join_room without room_id to create a new private room."
             )
+        if room is None and self.room_count() >= self.config.max_rooms:
+            raise ServerFull("too many rooms")
         ident = self._caller(client_id, display_name)  # validated; now change state
         wake = self._leave_current(ident, reason="left")
         created = room is None
@@ -119,6 +134,7 @@ class ChatEngine(ChatWorld):
                     "sent. Give them time to catch up (wait_for_message shows their reply), "
                     "then send again."
                 )
+        ident.send_tat = admit(ident.send_tat, now, self.config.limit("send"))
         room.message_count += 1
         room.last_message_at = now
         self.messages_sent += 1
@@ -167,6 +183,7 @@ class ChatEngine(ChatWorld):
             self._room_of(ident, room_id)
         if after is not None and after < 0:
             raise InvalidInput("after must be 0 or a positive message id.")
+        ident.wait_tat = admit(ident.wait_tat, ident.last_seen, self.config.limit("wait"))
         ident.mailbox.confirm(after)
         replaced = ident.waiter_channel
         ident.wait_generation += 1

@@ -12,9 +12,10 @@ class ChatError(Exception):
 
     code = "chat_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details  # machine-readable extras, e.g. retry_after
 
 
 class InvalidInput(ChatError):
@@ -62,3 +63,24 @@ class IdempotencyKeyReused(ChatError):
 
 class NameChangeRefused(ChatError):
     code = "name_change_refused"
+
+
+class RateLimited(ChatError):
+    """Too many calls of one kind; `retry_after` says when one more is allowed."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=round(retry_after, 2))
+
+
+class ServerFull(ChatError):
+    """A cap that bounds memory is reached; existing chats go on, newcomers come back later."""
+
+    code = "server_full"
+
+    def __init__(self, what: str, retry_after: float = 60.0) -> None:
+        super().__init__(
+            f"The server is full ({what}). Existing chats go on; try again in a minute.",
+            retry_after=retry_after,
+        )

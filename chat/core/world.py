@@ -16,7 +16,7 @@ from typing import Literal
 from chat.core import validation
 from chat.core.activity import Activity
 from chat.core.config import ChatConfig
-from chat.core.errors import NameChangeRefused, NotInRoom, UnknownClient
+from chat.core.errors import NameChangeRefused, NotInRoom, ServerFull, UnknownClient
 from chat.core.mailbox import Mailbox
 from chat.core.results import JoinResult, QueueResult, SendResult
 
@@ -36,6 +36,8 @@ class Identity:
     waiter_rung: bool = False  # rung since the waiter last read the log: no need to ring again
     wait_lease: float = 0.0  # until then a wait is in progress, which counts as activity
     sent_keys: dict[str, SentKey] = field(default_factory=dict)  # idempotency keys, oldest first
+    send_tat: float = 0.0  # rate limit state (limits.py) of this client's messages
+    wait_tat: float = 0.0  # ... and of its wait_for_message calls
 
     def waiting(self, now: float) -> bool:
         """A wait is in progress. A lease, not a flag: a wait whose process died stops
@@ -86,6 +88,10 @@ class ChatWorld:
         """People online. A backend that holds only part of the world here says the total."""
         return len(self.identities)
 
+    def room_count(self) -> int:
+        """Rooms open. A backend that holds only part of the world here says the total."""
+        return len(self.rooms)
+
     def identity(self, client_id: str) -> Identity:
         """The caller's identity, marked as seen now."""
         ident = self.identities.get(client_id)
@@ -95,6 +101,8 @@ class ChatWorld:
         return ident
 
     def _register(self, name: str) -> Identity:
+        if self.online_count() >= self.config.max_identities:
+            raise ServerFull("too many people online")
         client_id = new_token("c_")
         mailbox = Mailbox(self.config.mailbox_size, self.config.message_ttl)
         ident = Identity(client_id, name, mailbox, self.clock())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from chat.core.limits import Rate
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -51,3 +52,7 @@ class ChatState(Protocol):
     async def close_room(self, label: str) -> Outcome[bool]: ...
 
     async def snapshot(self, show_names: bool) -> Snapshot: ...
+
+    async def admit(self, key: str, rate: Rate) -> None:
+        """One more call counted against the limit `rate` under `key` (a client address),
+        across every process sharing this state; `RateLimited` if there is none left."""

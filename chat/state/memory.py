@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
+from chat.core.limits import Rate, RateTable
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -23,6 +24,10 @@ from chat.core.snapshot import Snapshot, take_snapshot
 class MemoryChatState:
     def __init__(self, config: ChatConfig, engine: ChatEngine | None = None) -> None:
         self.engine = engine or ChatEngine(config)
+        self.rates = RateTable()
+
+    async def admit(self, key: str, rate: Rate) -> None:
+        self.rates.admit(key, self.engine.clock(), rate)
 
     async def enter_queue(
         self, client_id: str | None, display_name: str | None

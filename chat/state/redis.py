@@ -18,6 +18,7 @@ from typing import TypeVar
 from redis.asyncio import Redis
 
 from chat.core.config import ChatConfig
+from chat.core.limits import Rate
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -28,6 +29,7 @@ from chat.core.results import (
     WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
+from chat.state.redis_rates import RedisRates
 from chat.state.redis_store import RedisStore, Slice, SliceEngine
 
 T = TypeVar("T")
@@ -48,6 +50,10 @@ class RedisChatState:
     ) -> None:
         self.config, self.redis, self.clock = config, redis, clock
         self.store = RedisStore(redis, config, prefix, clock)
+        self.rates = RedisRates(redis, prefix, clock)
+
+    async def admit(self, key: str, rate: Rate) -> None:
+        await self.rates.admit(key, rate)
 
     async def _run(self, use_case: Callable[[SliceEngine], T], **load: object) -> T:
         """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace."""
@@ -86,7 +92,7 @@ class RedisChatState:
             rooms=[room_id],
             queue=True,
             serial=True,
-            count=client_id is None,
+            count=True,  # a newcomer changes the population, a new room the number of rooms
         )
 
     async def send(

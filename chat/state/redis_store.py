@@ -30,13 +30,19 @@ HINTS = 100_000  # link guesses kept per process before they are forgotten
 class SliceEngine(ChatEngine):
     """The core, holding only a slice of the world; it knows the total population."""
 
-    online_base: int | None = None  # loaded only for the use cases that count people
-    loaded_people = 0
+    online_base: int | None = None  # loaded only for the use cases that count (count=True)
+    rooms_base = 0
+    loaded_people = loaded_rooms = 0
 
     def online_count(self) -> int:
         if self.online_base is None:
             raise RuntimeError("this use case counts people: load it with count=True")
         return self.online_base + len(self.identities) - self.loaded_people
+
+    def room_count(self) -> int:
+        if self.online_base is None:
+            raise RuntimeError("this use case counts rooms: load it with count=True")
+        return self.rooms_base + len(self.rooms) - self.loaded_rooms
 
 
 @dataclass
@@ -94,7 +100,8 @@ class RedisStore:
         first, names = self.redis.pipeline(transaction=False), []
         if count:  # one round trip for what is named directly and the indexes
             first.zcard(k.seen)
-            names.append("online")
+            first.hlen(k.labels)
+            names += ["online", "rooms_open"]
         if queue:
             first.get(k.queue)
             names.append("queue")
@@ -112,7 +119,7 @@ class RedisStore:
             names.append("objects")
         got = dict(zip(names, await first.execute(), strict=True))
         if count:
-            engine.online_base = int(got["online"])
+            engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
         objects = got.get("objects") or []
         got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
@@ -132,7 +139,7 @@ class RedisStore:
         while want_ids or want_rooms:
             want_ids, want_rooms = await self._fetch(s, want_ids, want_rooms, follow, members)
         self._repair(s, queued)
-        engine.loaded_people = len(engine.identities)
+        engine.loaded_people, engine.loaded_rooms = len(engine.identities), len(engine.rooms)
         return s
 
     async def _fetch(
