@@ -9,22 +9,27 @@ ends it on daphne's shutdown (a Twisted trigger) or on a real `lifespan.shutdown
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from types import FrameType
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
-from chat.runtime import sweep_forever
+from chat.runtime import service, sweep_forever
 
 log = logging.getLogger("chat.mcp")
 
 MCP_PATH = "/mcp"
+Handler = Callable[[int, FrameType | None], Any]
 
 
 class McpMount:
@@ -40,6 +45,9 @@ class McpMount:
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
+        self._posts = 0  # /mcp POSTs in progress: answers on their way out
+        self._no_posts = asyncio.Event()
+        self._stopping = False
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -63,11 +71,19 @@ class McpMount:
                 gone.set_result(None)
             return message
 
+        post = scope.get("method") == "POST"
+        if post:
+            self._posts += 1
+            self._no_posts.clear()
         try:
             await self.app(scope, watched, send)
         finally:
             if not gone.done():
                 gone.set_result(None)
+            if post:
+                self._posts -= 1
+                if self._posts == 0:
+                    self._no_posts.set()
 
     def _authorized(self, scope: Scope) -> bool:
         if not self.access_token:
@@ -96,6 +112,7 @@ class McpMount:
                 sweeper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
                 stack.callback(sweeper.cancel)
                 self._ready.set_result(None)
+                self._answer_waits_on_signals()
                 log.info("MCP endpoint started")
                 await self._stop.wait()
             log.info("MCP endpoint stopped")
@@ -103,6 +120,39 @@ class McpMount:
             if not self._ready.done():
                 self._ready.set_exception(e)
             raise
+
+    def _answer_waits_on_signals(self) -> None:
+        """On SIGTERM or SIGINT, answer every parked wait first (empty, with a hint to call
+        again), let those answers out, then hand the signal to the server's own handler
+        (daphne's reactor or uvicorn), which stops as before. A second signal stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue
+
+            def on_signal(number: int, frame: FrameType | None, then: Handler = previous) -> None:
+                if self._stopping:
+                    then(number, frame)
+                    return
+                self._stopping = True
+                loop.call_soon_threadsafe(lambda: loop.create_task(self._drain(number, then)))
+
+            signal.signal(signum, on_signal)
+
+    async def _drain(self, number: int, then: Handler) -> None:
+        grace = service().config.shutdown_grace
+        start = asyncio.get_running_loop().time()
+        left = await service().answer_waits(grace)
+        log.info("stopping: parked waits answered (%d still parked)", left)
+        remaining = max(0.5, grace - (asyncio.get_running_loop().time() - start))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(remaining):  # the answers on their way out
+                if self._posts:
+                    await self._no_posts.wait()
+        then(number, None)
 
     async def shutdown(self) -> None:
         if self._task is None or self._stop is None:

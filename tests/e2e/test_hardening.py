@@ -4,6 +4,8 @@ parked waits, and logs hold no message text."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +50,31 @@ async def test_a_wait_ends_soon_after_its_client_drops_the_connection(
 
 async def _not(value: object) -> bool:
     return not await value  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_sigterm_answers_parked_waits_before_the_process_exits(
+    tmp_path: Path, kind: str
+) -> None:
+    server = Server(tmp_path, server=kind).start()
+    try:
+        async with (
+            connect("fastmcp", server.mcp_url) as a,
+            connect("fastmcp-legacy", server.mcp_url) as b,
+            connect("mcp-sdk", server.mcp_url) as c,
+        ):
+            waits = []
+            for i, client in enumerate((a, b, c, a, b, c)):
+                me = (await client.call("join_room", room_id=f"r{i}"))["client_id"]
+                waits.append(
+                    asyncio.create_task(client.call("wait_for_message", client_id=me, timeout=120))
+                )
+                await eventually(lambda: waiting(client, me), 30, "the wait to park")  # noqa: B023
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGTERM)
+            answers = await asyncio.wait_for(asyncio.gather(*waits), 60)
+            assert [w["status"] for w in answers] == ["timeout"] * 6
+            assert all("restarting" in w["hint"] for w in answers)
+            assert server.proc.wait(60) is not None  # and then it stops
+    finally:
+        server.stop()
