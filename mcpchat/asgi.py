@@ -22,10 +22,12 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from chat.mcp_app import cache_input_schemas, mcp  # noqa: E402
 from chat.routing import websocket_application  # noqa: E402
+from mcpchat.body_limit import BodyLimit, limit_daphne_bodies  # noqa: E402
 from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
 from mcpchat.mcp_mount import MCP_PATH, McpMount, mcp_allowed_hosts, route_http  # noqa: E402
 
 migrate_if_needed()
+limit_daphne_bodies(settings.MCPCHAT.max_body_bytes)  # no effect unless daphne serves
 
 mcp_mount = McpMount(
     mcp.http_app(
@@ -40,11 +42,15 @@ mcp_mount = McpMount(
     ),
     access_token=settings.MCPCHAT_ACCESS_TOKEN,
     on_start=cache_input_schemas,
+    max_sessions=settings.MCPCHAT.max_sessions,
 )
 
 application = ProtocolTypeRouter(
     {
-        "http": route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
+        "http": BodyLimit(
+            route_http(mcp_mount, ASGIStaticFilesHandler(django_app)),
+            settings.MCPCHAT.max_body_bytes,
+        ),
         "websocket": websocket_application(),
         "lifespan": mcp_mount.lifespan,
     }

@@ -38,10 +38,12 @@ class McpMount:
         mcp_app: Any,
         access_token: str | None = None,
         on_start: Callable[[], Awaitable[None]] | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         self.app = mcp_app  # a Starlette app from FastMCP.http_app(path=MCP_PATH)
         self.access_token = access_token
         self.on_start = on_start
+        self.max_sessions = max_sessions
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -107,6 +109,7 @@ class McpMount:
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(self.app.router.lifespan_context(self.app))
+                self._cap_sessions()
                 if self.on_start is not None:
                     await self.on_start()
                 sweeper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
@@ -120,6 +123,16 @@ class McpMount:
             if not self._ready.done():
                 self._ready.set_exception(e)
             raise
+
+    def _cap_sessions(self) -> None:
+        """The MCP SDK caps open sessions (503 past it) but FastMCP does not pass the setting
+        through; its session manager exists once the lifespan runs."""
+        if self.max_sessions is None:
+            return
+        for route in self.app.routes:
+            manager = getattr(getattr(route, "endpoint", None), "session_manager", None)
+            if manager is not None:
+                manager.max_sessions = self.max_sessions
 
     def _answer_waits_on_signals(self) -> None:
         """On SIGTERM or SIGINT, answer every parked wait first (empty, with a hint to call

@@ -5,15 +5,24 @@ parked waits, and logs hold no message text."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import select
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from fastmcp import Client
 
 from mcpchat.devserver import ROOT, Server, eventually
 from tests.e2e.clients import ChatClient, connect
+from tests.e2e.test_serving import INITIALIZE, post
+from tests.redis_server import require_redis
 
 
 async def waiting(client: ChatClient, client_id: str) -> bool:
@@ -78,3 +87,112 @@ async def test_sigterm_answers_parked_waits_before_the_process_exits(
             assert server.proc.wait(60) is not None  # and then it stops
     finally:
         server.stop()
+
+
+def _http_head(port: int, extra: str) -> socket.socket:
+    sock = socket.socket()
+    # Small kernel buffers, so what this client has sent is close to what the server has read.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\n{extra}\r\n".encode()
+    )
+    return sock
+
+
+def _answer(sock: socket.socket) -> bytes:
+    got = b""
+    with contextlib.suppress(OSError):
+        while b"\r\n\r\n" not in got:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+def test_a_big_body_is_refused_before_it_is_read(tmp_path: Path, kind: str) -> None:
+    limit = 100_000
+    server = Server(tmp_path, server=kind, env={"MCPCHAT_MAX_BODY_BYTES": str(limit)}).start()
+    try:
+        # Declared too big: refused from the headers, not one body byte sent.
+        with _http_head(server.port, "Content-Length: 200000000\r\n") as sock:
+            assert _answer(sock).startswith(b"HTTP/1.1 413")
+        # Streamed without a length: refused once the bytes pass the limit, long before the
+        # 200 MB this client would send.
+        with _http_head(server.port, "Transfer-Encoding: chunked\r\n") as sock:
+            chunk = b"%x\r\n%s\r\n" % (16384, b"x" * 16384)
+            sent = 0
+            with contextlib.suppress(OSError):  # the server closes on us: expected
+                while sent < 200_000_000:
+                    sock.sendall(chunk)
+                    sent += 16384
+                    if select.select([sock], [], [], 0)[0]:
+                        break
+            assert sent < 20 * limit, sent
+            assert _answer(sock).startswith(b"HTTP/1.1 413")
+        # Within the limit all is as before.
+        status, _ = post(server.mcp_url, {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert status != 413
+    finally:
+        server.stop()
+
+
+def _open_session(url: str) -> tuple[int, str | None]:
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    request = urllib.request.Request(url, json.dumps(INITIALIZE).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, r.headers.get("mcp-session-id")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def test_open_sessions_are_capped_and_free_up_when_one_ends(tmp_path: Path) -> None:
+    server = Server(tmp_path, env={"MCPCHAT_MAX_SESSIONS": "3"}).start()
+    try:
+        opened = [_open_session(server.mcp_url) for _ in range(3)]
+        assert [status for status, _ in opened] == [200] * 3
+        assert _open_session(server.mcp_url) == (503, None)
+        session = opened[0][1]
+        assert session is not None
+        status, _ = post(
+            server.mcp_url, {"jsonrpc": "2.0", "id": 2, "method": "ping"}, session=session
+        )
+        assert status == 200  # those open go on
+        delete = urllib.request.Request(
+            server.mcp_url, method="DELETE", headers={"mcp-session-id": session}
+        )
+        with urllib.request.urlopen(delete, timeout=10) as r:
+            assert r.status == 200
+        assert _open_session(server.mcp_url)[0] == 200
+    finally:
+        server.stop()
+
+
+async def test_limits_hold_across_processes_and_answer_with_a_code(tmp_path: Path) -> None:
+    env = {
+        "MCPCHAT_REDIS_URL": require_redis(),
+        "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "MCPCHAT_ADDRESS_IDENTITY_RATE": "1",  # per minute: no refill within the test
+        "MCPCHAT_ADDRESS_IDENTITY_BURST": "3",
+    }
+    servers = [Server(tmp_path / f"p{i}", env=env, limits={}).start() for i in range(2)]
+    try:
+        clients = [Client(s.mcp_url) for s in servers]
+        async with clients[0] as one, clients[1] as two:
+            for i in range(3):
+                got = await (one, two)[i % 2].call_tool("enter_queue", {})
+                assert not got.is_error
+            for client in (one, two):
+                refused = await client.call_tool("enter_queue", {}, raise_on_error=False)
+                assert refused.is_error
+                error = refused.structured_content["error"]
+                assert error["code"] == "rate_limited" and error["retry_after"] > 1
+                assert "try again in" in error["message"]
+    finally:
+        for s in servers:
+            s.stop()
