@@ -82,6 +82,7 @@ class Server:
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, str] = field(default_factory=lambda: dict(LOOSE_LIMITS))
+    args: list[str] = field(default_factory=list)  # more command-line options for the server
     port: int = field(default_factory=free_port)
     server: str = "daphne"  # or "uvicorn": the same ASGI application either way
     proc: subprocess.Popen[bytes] | None = None
@@ -113,7 +114,7 @@ class Server:
             "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)],
         }[self.server]
         self.proc = subprocess.Popen(
-            [sys.executable, *argv, "mcpchat.asgi:application"],
+            [sys.executable, *argv, *self.args, "mcpchat.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=log,

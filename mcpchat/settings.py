@@ -144,16 +144,25 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+LOG_LEVEL = os.environ.get("MCPCHAT_LOG_LEVEL", "INFO")
+# Loggers that report refused requests: one short line each, no traceback, rate-limited.
+REFUSAL_LOGGERS = ("django.security", "mcp.server.streamable_http_manager", "fastmcp.server.http")
+# The MCP stack logs whole JSON-RPC messages (message text, client ids) at DEBUG; chats must
+# never reach a log, so these stay at INFO whatever level the server runs at.
+PROTOCOL_LOGGERS = ("mcp", "fastmcp", "sse_starlette", "httpx", "httpcore")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals": {"()": "mcpchat.logs.Refusals"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Handler filters see records of child loggers too (django.security.DisallowedHost).
+        "refusals": {"class": "logging.StreamHandler", "filters": ["refusals"]},
+    },
     "loggers": {
-        "chat": {
-            "handlers": ["console"],
-            "level": os.environ.get("MCPCHAT_LOG_LEVEL", "INFO"),
-            "propagate": False,
-        },
+        "chat": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        **{name: {"level": "INFO"} for name in PROTOCOL_LOGGERS},
+        **{name: {"handlers": ["refusals"], "propagate": False} for name in REFUSAL_LOGGERS},
     },
 }
 

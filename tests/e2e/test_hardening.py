@@ -196,3 +196,32 @@ async def test_limits_hold_across_processes_and_answer_with_a_code(tmp_path: Pat
     finally:
         for s in servers:
             s.stop()
+
+
+async def test_logs_hold_no_chat_and_refusals_are_short_and_few(tmp_path: Path) -> None:
+    # The most verbose the server can be: daphne -v 2 (root logger at DEBUG) and ours at DEBUG.
+    server = Server(tmp_path, env={"MCPCHAT_LOG_LEVEL": "DEBUG"}, args=["-v", "2"]).start()
+    try:
+        async with Client(server.mcp_url) as c:
+            ann = (await c.call_tool("join_room", {"room_id": "r"})).structured_content
+            ben = (await c.call_tool("join_room", {"room_id": "r"})).structured_content
+            ids = [ann["client_id"], ben["client_id"]]
+            await c.call_tool("send_message", {"client_id": ids[1], "message": "PRIVATE words"})
+            await c.call_tool("wait_for_message", {"client_id": ids[0], "timeout": 1})
+            bad = {"client_id": ids[0], "message": "PRIVATE typo", "room_id": "nope"}
+            await c.call_tool("send_message", bad, raise_on_error=False)
+        for _ in range(60):
+            request = urllib.request.Request(
+                server.base_url + "/admin/login/", headers={"Host": "evil.example"}
+            )
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(request, timeout=10)
+        assert post(server.mcp_url, INITIALIZE, extra={"Host": "evil.example"})[0] == 421
+    finally:
+        server.stop()
+    log = server.log()
+    assert "PRIVATE" not in log
+    assert not any(client_id[2:14] in log for client_id in ids)
+    refusals = [line for line in log.splitlines() if "evil.example" in line]
+    assert 1 <= len(refusals) <= 25, len(refusals)  # rate-limited: not one per request
+    assert "Traceback" not in log
