@@ -56,9 +56,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a redirect is an answer too: report its status
+
+
 def http_status(url: str) -> int | None:
+    """The status `url` answers with, without following redirects; None if nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:
+        with urllib.request.build_opener(_NoRedirect).open(url, timeout=2) as r:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return e.code
@@ -127,7 +133,8 @@ class Server:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.server} exited early:\n{self.log()}")
-        return http_status(f"{self.base_url}/admin/login/") == 200
+        # Django answers: the page, or its redirect to https in production behind TLS.
+        return http_status(f"{self.base_url}/admin/login/") in (200, 301)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -140,9 +140,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production runs behind a TLS proxy (README: "Behind a TLS proxy"): it terminates TLS and
+# says so in X-Forwarded-Proto. DJANGO_TLS=0 is for a production-mode server on plain http.
+if not DEBUG and env_bool("DJANGO_TLS", True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    # These two bind every subdomain and are hard to undo: the domain owner turns them on.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 LOG_LEVEL = os.environ.get("MCPCHAT_LOG_LEVEL", "INFO")
 # Loggers that report refused requests: one short line each, no traceback, rate-limited.

@@ -24,7 +24,7 @@ def test_two_processes_share_the_admin_through_postgresql(tmp_path: Path) -> Non
         "MCPCHAT_REDIS_URL": require_redis(),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": SECRET,
-        "DJANGO_SECURE_COOKIES": "0",  # plain http on loopback in this test
+        "DJANGO_TLS": "0",  # plain http on loopback in this test
     }
     servers = [Server(tmp_path / f"p{i}", env=dict(env)) for i in range(2)]
     try:
@@ -64,3 +64,48 @@ def test_two_processes_share_the_admin_through_postgresql(tmp_path: Path) -> Non
     finally:
         for server in servers:
             server.stop()
+
+
+# The production environment the README documents ("Behind a TLS proxy").
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": SECRET,
+    "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://chat.example.com",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_HSTS_PRELOAD": "1",
+    "MCPCHAT_TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+    "MCPCHAT_ALLOWED_ORIGINS": "https://chat.example.com",
+}
+
+
+def test_the_documented_production_settings_pass_the_deploy_check() -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**os.environ, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_behind_the_tls_proxy_pages_are_https_only(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "chat.example.com,127.0.0.1"}
+    server = Server(tmp_path, env=env).start()
+    try:
+        with httpx2.Client(base_url=server.base_url, timeout=30) as web:
+            plain = web.get("/admin/login/", headers={"host": "chat.example.com"})
+            assert plain.status_code == 301
+            assert plain.headers["location"] == "https://chat.example.com/admin/login/"
+            tls = web.get(
+                "/admin/login/",
+                headers={"host": "chat.example.com", "x-forwarded-proto": "https"},
+            )
+            assert tls.status_code == 200
+            assert "max-age=31536000" in tls.headers["strict-transport-security"]
+            assert "Secure" in tls.headers["set-cookie"]  # the CSRF cookie
+    finally:
+        server.stop()
