@@ -1,5 +1,9 @@
-"""The staff monitor's websocket: pushes a snapshot on every change (at most a few per
-second) and at least once a second, and takes the one moderation action: close a room."""
+"""The staff monitor's websocket: pushes a page of the snapshot on every change and at least
+once a second, takes page turns, and the one moderation action: close a room.
+
+Bounded for a server under attack: a push carries totals and one page of rooms (busiest
+first), never all of them; pushes come at most twice a second per tab; and all the tabs of a
+process showing the same page share one snapshot, computed at most twice a second."""
 
 from __future__ import annotations
 
@@ -11,13 +15,34 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from chat.core.snapshot import Snapshot
 from chat.runtime import service
 
 log = logging.getLogger(__name__)
 
 REFUSED = 4403  # close code for "not staff": the page shows it and stops retrying
-MIN_GAP = 0.25  # seconds between pushes under load
+MIN_GAP = 0.5  # seconds between pushes under load
 MAX_GAP = 1.0  # ages and waiting times move even when nothing happens
+MAX_PAGE = 10_000
+
+
+class SharedSnapshots:
+    """Snapshots younger than MIN_GAP, by page, for every tab of this process."""
+
+    def __init__(self) -> None:
+        self.taken: dict[int, tuple[float, asyncio.Future[Snapshot]]] = {}
+
+    async def get(self, page: int) -> Snapshot:
+        now = asyncio.get_running_loop().time()
+        self.taken = {p: t for p, t in self.taken.items() if now - t[0] < MIN_GAP}
+        if page not in self.taken:
+            show_names = settings.MCPCHAT_MONITOR_SHOW_NAMES
+            task = asyncio.ensure_future(service().snapshot(show_names, page))
+            self.taken[page] = (now, task)
+        return await asyncio.shield(self.taken[page][1])
+
+
+SNAPSHOTS = SharedSnapshots()
 
 
 def is_staff(scope: dict[str, Any]) -> bool:
@@ -27,6 +52,7 @@ def is_staff(scope: dict[str, Any]) -> bool:
 
 class MonitorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     pusher: asyncio.Task[None] | None = None
+    page = 0
 
     async def connect(self) -> None:
         if not is_staff(self.scope):
@@ -43,10 +69,9 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             service().listeners.remove(self.changed.set)
 
     async def push_forever(self) -> None:
-        show_names = settings.MCPCHAT_MONITOR_SHOW_NAMES
         while True:
             self.changed.clear()
-            snapshot = await service().snapshot(show_names)
+            snapshot = await SNAPSHOTS.get(self.page)
             await self.send_json({"type": "snapshot", "snapshot": asdict(snapshot)})
             await asyncio.sleep(MIN_GAP)  # throttle: coalesce bursts of changes into one push
             try:
@@ -56,7 +81,12 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 pass
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or content.get("action") != "close_room":
+        action = content.get("action") if isinstance(content, dict) else None
+        if action == "page" and isinstance(content.get("page"), int):
+            self.page = min(max(content["page"], 0), MAX_PAGE)
+            self.changed.set()
+            return
+        if action != "close_room":
             await self.send_json({"type": "error", "detail": "unknown action"})
             return
         label = str(content.get("label", ""))[:20]

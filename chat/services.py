@@ -89,8 +89,8 @@ class ChatService:
     async def close_room(self, label: str) -> bool:
         return await self._apply(await self.state.close_room(label))
 
-    async def snapshot(self, show_names: bool = False) -> Snapshot:
-        return await self.state.snapshot(show_names)
+    async def snapshot(self, show_names: bool = False, page: int = 0) -> Snapshot:
+        return await self.state.snapshot(show_names, page)
 
     async def sweep(self) -> int:
         return await self._apply(await self.state.sweep())

@@ -20,7 +20,9 @@ def monitor_page(request: HttpRequest) -> HttpResponse:
 
 def monitor_snapshot(request: HttpRequest) -> JsonResponse:
     # The chat state lives on the event loop; async_to_sync runs the read there.
-    snapshot = async_to_sync(service().snapshot)(settings.MCPCHAT_MONITOR_SHOW_NAMES)
+    page = request.GET.get("page", "0")
+    page_number = int(page) if page.isdigit() and len(page) < 6 else 0
+    snapshot = async_to_sync(service().snapshot)(settings.MCPCHAT_MONITOR_SHOW_NAMES, page_number)
     return JsonResponse(asdict(snapshot))
 
 

@@ -37,14 +37,27 @@ class Snapshot:
     people_in_rooms: int
     messages_per_minute: int
     messages_total: int
-    rooms: list[RoomRow] = field(default_factory=list)
+    rooms: list[RoomRow] = field(default_factory=list)  # one page, busiest first
     chart: list[ChartPoint] = field(default_factory=list)
+    page: int = 0
+    pages: int = 1
 
 
-def take_snapshot(engine: ChatEngine, show_names: bool = False) -> Snapshot:
+# A page of rooms, not all of them: thousands of rooms must not make every push (or one tab
+# of the monitor) heavy.
+ROOMS_PER_PAGE = 50
+
+
+def take_snapshot(engine: ChatEngine, show_names: bool = False, page: int = 0) -> Snapshot:
     now = engine.clock()
     queued_at = list(engine.queue.values())
-    rooms = sorted(engine.rooms.values(), key=lambda r: r.created_at)
+    # Busiest first: the latest message (or opening) first, then the oldest room.
+    rooms = sorted(
+        engine.rooms.values(), key=lambda r: (-(r.last_message_at or r.created_at), r.created_at)
+    )
+    pages = max(1, -(-len(rooms) // ROOMS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = rooms[page * ROOMS_PER_PAGE : (page + 1) * ROOMS_PER_PAGE]
     online = engine.online_count()
     return Snapshot(
         at=iso(now),
@@ -65,7 +78,9 @@ def take_snapshot(engine: ChatEngine, show_names: bool = False) -> Snapshot:
                 messages=r.message_count,
                 names=[engine.identities[c].name for c in r.members] if show_names else None,
             )
-            for r in rooms
+            for r in shown
         ],
         chart=[ChartPoint(*p) for p in engine.activity.chart(now, online)],
+        page=page,
+        pages=pages,
     )

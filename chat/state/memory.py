@@ -67,5 +67,5 @@ class MemoryChatState:
     async def close_room(self, label: str) -> Outcome[bool]:
         return self.engine.close_room(label)
 
-    async def snapshot(self, show_names: bool) -> Snapshot:
-        return take_snapshot(self.engine, show_names)
+    async def snapshot(self, show_names: bool, page: int = 0) -> Snapshot:
+        return take_snapshot(self.engine, show_names, page)

@@ -141,12 +141,17 @@ class RedisChatState:
     async def close_room(self, label: str) -> Outcome[bool]:
         return await self._run(lambda e: e.close_room(label), labels=[label])
 
-    async def snapshot(self, show_names: bool) -> Snapshot:
+    async def snapshot(self, show_names: bool, page: int = 0) -> Snapshot:
         k = self.store.keys
         labels, sent = await self.redis.hgetall(k.labels), await self.redis.get(k.sent)
         room_ids = [r.decode() if isinstance(r, bytes) else r for r in labels.values()]
-        s = await self.store.load(rooms=room_ids, queue=True, members=show_names, count=True)
+        s = await self.store.load(rooms=room_ids, queue=True, members=False, count=True)
         world = s.engine
         world.messages_sent = int(sent or 0)
         world.activity = await self.store.activity(world.clock())
-        return take_snapshot(world, show_names)
+        if show_names:  # the names of one page's members, not of every room's
+            by_label = {room.label: room_id for room_id, room in world.rooms.items()}
+            shown = [by_label[row.label] for row in take_snapshot(world, False, page).rooms]
+            named = await self.store.load(rooms=shown, members=True)
+            world.identities.update(named.engine.identities)
+        return take_snapshot(world, show_names, page)

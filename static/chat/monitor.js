@@ -5,8 +5,19 @@
   const statusEl = document.getElementById("monitor-status");
   const tbody = document.querySelector("#monitor-rooms tbody");
   const empty = document.getElementById("monitor-empty");
+  const pager = document.getElementById("monitor-pager");
   let socket = null;
   let retries = 0;
+  let page = 0;
+
+  function turn(to) {  // rooms come a page at a time, busiest first
+    page = Math.max(0, to);
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ action: "page", page: page }));
+    }
+  }
+  pager.querySelector(".previous").addEventListener("click", () => turn(page - 1));
+  pager.querySelector(".next").addEventListener("click", () => turn(page + 1));
 
   function setStatus(kind, text) {
     statusEl.className = "monitor-status " + kind;
@@ -80,6 +91,10 @@
     figure("people_in_rooms", s.people_in_rooms);
     figure("messages_per_minute", s.messages_per_minute);
     renderRooms(s.rooms);
+    page = s.page;
+    pager.querySelector(".where").textContent = "page " + (s.page + 1) + " of " + s.pages;
+    pager.querySelector(".previous").disabled = s.page === 0;
+    pager.querySelector(".next").disabled = s.page + 1 >= s.pages;
     renderChart(s.chart);
     root.dataset.updated = s.at;
   }
@@ -90,6 +105,7 @@
     socket.onopen = function () {
       retries = 0;
       setStatus("live", "Live");
+      if (page > 0) turn(page);
     };
     socket.onmessage = function (event) {
       const message = JSON.parse(event.data);
