@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack
 from types import FrameType
 from typing import Any
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
@@ -79,6 +80,10 @@ class McpMount:
             self._no_posts.clear()
         try:
             await self.app(scope, watched, send)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            # The MCP SDK raises these, after answering, when the session a request belongs to
+            # closed meanwhile (its client sent DELETE or vanished): nobody is left to tell.
+            log.debug("a request outlived its MCP session")
         finally:
             if not gone.done():
                 gone.set_result(None)

@@ -153,7 +153,14 @@ if not DEBUG and env_bool("DJANGO_TLS", True):
 
 LOG_LEVEL = os.environ.get("MCPCHAT_LOG_LEVEL", "INFO")
 # Loggers that report refused requests: one short line each, no traceback, rate-limited.
-REFUSAL_LOGGERS = ("django.security", "mcp.server.streamable_http_manager", "fastmcp.server.http")
+# The MCP transport's own errors come from clients that vanish mid-request (a session deleted
+# while its last POST is still being read), so they are refusals too.
+REFUSAL_LOGGERS = (
+    "django.security",
+    "mcp.server.streamable_http",
+    "mcp.server.streamable_http_manager",
+    "fastmcp.server.http",
+)
 # The MCP stack logs whole JSON-RPC messages (message text, client ids) at DEBUG; chats must
 # never reach a log, so these stay at INFO whatever level the server runs at.
 PROTOCOL_LOGGERS = ("mcp", "fastmcp", "sse_starlette", "httpx", "httpcore")
