@@ -3,7 +3,7 @@ once a second, takes page turns, and the one moderation action: close a room.
 
 Bounded for a server under attack: a push carries totals and one page of rooms (busiest
 first), never all of them; pushes come at most twice a second per tab; and all the tabs of a
-process showing the same page share one snapshot, computed at most twice a second."""
+process showing the same page share one snapshot (`ChatService.recent_snapshot`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chat.core.snapshot import Snapshot
 from chat.runtime import service
 
 log = logging.getLogger(__name__)
@@ -24,25 +23,6 @@ REFUSED = 4403  # close code for "not staff": the page shows it and stops retryi
 MIN_GAP = 0.5  # seconds between pushes under load
 MAX_GAP = 1.0  # ages and waiting times move even when nothing happens
 MAX_PAGE = 10_000
-
-
-class SharedSnapshots:
-    """Snapshots younger than MIN_GAP, by page, for every tab of this process."""
-
-    def __init__(self) -> None:
-        self.taken: dict[int, tuple[float, asyncio.Future[Snapshot]]] = {}
-
-    async def get(self, page: int) -> Snapshot:
-        now = asyncio.get_running_loop().time()
-        self.taken = {p: t for p, t in self.taken.items() if now - t[0] < MIN_GAP}
-        if page not in self.taken:
-            show_names = settings.MCPCHAT_MONITOR_SHOW_NAMES
-            task = asyncio.ensure_future(service().snapshot(show_names, page))
-            self.taken[page] = (now, task)
-        return await asyncio.shield(self.taken[page][1])
-
-
-SNAPSHOTS = SharedSnapshots()
 
 
 def is_staff(scope: dict[str, Any]) -> bool:
@@ -71,7 +51,9 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def push_forever(self) -> None:
         while True:
             self.changed.clear()
-            snapshot = await SNAPSHOTS.get(self.page)
+            snapshot = await service().recent_snapshot(
+                settings.MCPCHAT_MONITOR_SHOW_NAMES, self.page
+            )
             await self.send_json({"type": "snapshot", "snapshot": asdict(snapshot)})
             await asyncio.sleep(MIN_GAP)  # throttle: coalesce bursts of changes into one push
             try:

@@ -80,7 +80,7 @@ def chat_in_a_private_room(
 @mcp.resource("mcpchat://status", name="service_status", mime_type="application/json")
 async def service_status() -> dict[str, Any]:
     """Public service status: how many people are online and waiting. No private data."""
-    s = await service().snapshot()
+    s = await service().recent_snapshot()  # anyone may ask: shared, not taken per request
     return {
         "status": "ok",
         "online": s.online,

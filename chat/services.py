@@ -39,6 +39,7 @@ class ChatService:
         self.listeners: list[Callable[[], None]] = []  # told after every change (monitor)
         self.parked: set[asyncio.Timeout] = set()  # waits in progress, to cut short
         self.closing = False  # shutting down: waits return at once
+        self._snapshots: dict[tuple[bool, int], tuple[float, asyncio.Future[Snapshot]]] = {}
 
     async def _apply(self, outcome: Outcome[T]) -> T:
         await self.bells.ring(outcome.wake)
@@ -91,6 +92,17 @@ class ChatService:
 
     async def snapshot(self, show_names: bool = False, page: int = 0) -> Snapshot:
         return await self.state.snapshot(show_names, page)
+
+    async def recent_snapshot(self, show_names: bool = False, page: int = 0) -> Snapshot:
+        """A snapshot at most SNAPSHOT_AGE seconds old, shared by every caller in this process
+        (monitor tabs, the public status resource): however many ask, the state is read at
+        most a few times a second."""
+        now = asyncio.get_running_loop().time()
+        self._snapshots = {k: t for k, t in self._snapshots.items() if now - t[0] < SNAPSHOT_AGE}
+        key = (show_names, page)
+        if key not in self._snapshots:
+            self._snapshots[key] = (now, asyncio.ensure_future(self.snapshot(show_names, page)))
+        return await asyncio.shield(self._snapshots[key][1])
 
     async def sweep(self) -> int:
         return await self._apply(await self.state.sweep())
@@ -198,6 +210,7 @@ DELIVERED = (
     "confirmed is delivered again."
 )
 TIMED_OUT = "Nothing new in {:g} s. Call wait_for_message again to keep listening."
+SNAPSHOT_AGE = 0.5  # seconds a shared snapshot serves
 RESTARTING = (
     "The server is restarting. Call wait_for_message again (with after=last_id) in a moment; "
     "nothing is lost."
