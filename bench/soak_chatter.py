@@ -2,12 +2,14 @@
 "next", leaves, lets waits time out or cancels them, retries sends, sends bad input, and now
 and then dies mid-call and comes back with its client_id, as a restarted app would.
 
-It records what the checks need: every send the server accepted (its text, unique,
-and how many recipients it had) and every message it received, and counts every error by its code."""
+It records what the checks need: every send the server accepted (its text, which is unique,
+and how many recipients it had) and every message it received, and counts every error by its
+code."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections import Counter
@@ -50,7 +52,7 @@ class Chatter:
         self.n, self.urls, self.record, self.oversize = n, urls, record, oversize
         self.legacy = n % 3 == 0  # a third speak the session protocol (2025-06-18)
         self.client_id: str | None = None
-        self.cursor: int | None = None
+        self.cursor = 0  # confirms nothing yet (no `after` would confirm all handed out)
         self.seq = 0
         self.clients: list[Client[Any]] = []
 
@@ -65,10 +67,8 @@ class Chatter:
 
     async def _close(self) -> None:
         for c in self.clients:
-            try:
+            with contextlib.suppress(Exception):  # a killed client's connection may be gone
                 await asyncio.wait_for(c.__aexit__(None, None, None), 30)
-            except Exception:
-                pass
 
     async def call(self, tool: str, **args: Any) -> Any:
         """A tool call on a random process; an error result counts by its code, and None."""
@@ -212,10 +212,22 @@ class Chatter:
         return True
 
     async def finish(self) -> None:
-        """Leave and read everything still pending, so every accepted message is counted."""
+        """Leave and read everything still pending, so every accepted message is counted: until
+        a wait answers that nothing is left (a refused wait, e.g. rate-limited, is retried)."""
         if self.client_id is None:
             return
         await self.call("leave_chat", client_id=self.client_id)
-        while await self._wait(1):
-            pass
-        await self.call("wait_for_message", client_id=self.client_id, after=self.cursor, timeout=0)
+        for _ in range(200):
+            got = await self.call(
+                "wait_for_message", client_id=self.client_id, after=self.cursor, timeout=1
+            )
+            if got is None:
+                await asyncio.sleep(0.5)
+                continue
+            for item in got["items"]:
+                if item["kind"] == "message":
+                    self.record.received.append(item["text"])
+            if not got["items"]:
+                return
+            self.cursor = got["last_id"]
+        self.record.errors["could_not_drain"] += 1

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import logging
+import time
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -53,8 +57,29 @@ def reset_service() -> None:
     _service = None
 
 
+_trim = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), "malloc_trim", None)
+RELEASE_EVERY = 30.0  # seconds: a collection of a large heap pauses the event loop briefly
+_released_at = 0.0
+
+
+def release_memory() -> bool:
+    """Hand freed memory back to the system: Python's collector frees cycles, then glibc's
+    malloc_trim returns free pages, which neither does by itself. At most every
+    RELEASE_EVERY seconds; returns whether it ran."""
+    global _released_at
+    now = time.monotonic()
+    if now - _released_at < RELEASE_EVERY:
+        return False
+    _released_at = now
+    gc.collect()
+    if _trim is not None:
+        _trim(0)
+    return True
+
+
 async def sweep_forever() -> None:
     """Sweep idle identities out every reap interval until cancelled."""
+    release_due = False  # chatters were reaped since memory was last handed back
     while True:
         svc = service()
         await asyncio.sleep(svc.config.reap_interval)
@@ -63,5 +88,8 @@ async def sweep_forever() -> None:
             gone = await svc.sweep()
             if gone:
                 log.info("reaped %d idle chatter(s)", gone)
+            release_due = bool(gone) or release_due
+            if release_due and release_memory():
+                release_due = False
         except Exception:
             log.exception("reaping failed")
