@@ -8,6 +8,8 @@ returns) for one pair and for N pairs in lockstep, messages per second, server C
 delivered message, lost and duplicated messages, and memory per parked wait. In the Redis
 setup each pair's two people talk through different processes, and Redis' own commands and
 CPU per message are counted. Ratios compare the Redis setup with the single process.
+Then a flooder: one pair's latency alone and while another client sends as fast as it can
+(the server with its default rate limits).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import psutil
 import redis
 
-from bench.scenarios import bare_round_trip, parked_waiters, pct, run_pair
+from bench.scenarios import bare_round_trip, flood, parked_waiters, pct, run_pair
 from mcpchat.devserver import Server
 
 BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -128,6 +130,43 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
     return results
 
 
+async def flooded(url: str, token: str | None, messages: int) -> dict[str, float]:
+    """One pair's latency alone, then while a flooder sends as fast as it can from another
+    address; the server keeps its default rate limits."""
+    pair = (url, url)
+    me, other = ("203.0.113.1", "203.0.113.2"), ("203.0.113.3", "203.0.113.4")
+    alone: list[float] = []
+    await run_pair(pair, token, messages, alone, me)
+    stop, limited = asyncio.Event(), asyncio.Event()
+    flooder = asyncio.create_task(flood(url, token, stop, limited))
+    await asyncio.wait_for(limited.wait(), 60)
+    loaded: list[float] = []
+    await run_pair(pair, token, messages, loaded, other)
+    stop.set()
+    counts = await flooder
+    return {
+        "alone": pct(alone, 50),
+        "flooded": pct(loaded, 50),
+        "accepted": counts["accepted"],
+        "refused": counts["refused"],
+    }
+
+
+def run_flood(args: argparse.Namespace, token: str | None) -> None:
+    env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_TRUSTED_PROXY_HEADER": "X-Forwarded-For"}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp), env=env, limits={}).start()  # the default limits
+        try:
+            f = asyncio.run(flooded(server.mcp_url, token, args.messages))
+        finally:
+            server.stop()
+    print(
+        f"flooder: 1 pair p50 {f['alone']:.2f} ms alone, {f['flooded']:.2f} ms flooded "
+        f"({f['flooded'] / f['alone']:.2f}x); the flooder's sends: {f['accepted']:.0f} "
+        f"accepted, {f['refused']:.0f} refused"
+    )
+
+
 def _pid(server: Server) -> int:
     assert server.proc is not None
     return server.proc.pid
@@ -141,6 +180,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=100, help="messages per pair (100)")
     parser.add_argument("--waiters", type=int, default=1000, help="parked waits (1000)")
     parser.add_argument("--no-redis", action="store_true", help="only the single process")
+    parser.add_argument("--no-flood", action="store_true", help="skip the flooder scenario")
     args = parser.parse_args()
     token = os.environ.get("MCPCHAT_ACCESS_TOKEN")
     if args.url:
@@ -149,6 +189,8 @@ def main() -> int:
         report([asyncio.run(measure("server", [args.url], [args.pid], token, args))])
         return 0
     report(run_local(args, token))
+    if not args.no_flood:
+        run_flood(args, token)
     return 0
 
 

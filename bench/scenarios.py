@@ -13,7 +13,10 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
 
-def client(url: str, token: str | None) -> Client[Any]:
+def client(url: str, token: str | None, address: str | None = None) -> Client[Any]:
+    """A client; with `address`, it says it comes from there (X-Forwarded-For), for servers
+    that trust that header."""
+
     def factory(  # no pool limit: the waits must park in parallel
         headers: dict[str, str] | None = None,
         timeout: httpx2.Timeout | None = None,
@@ -25,9 +28,11 @@ def client(url: str, token: str | None) -> Client[Any]:
             limits=limits, headers=headers, timeout=timeout, auth=auth, **kwargs
         )
 
-    return Client(
-        StreamableHttpTransport(url, auth=token, httpx_client_factory=factory), timeout=300
+    headers = {"X-Forwarded-For": address} if address else None
+    transport = StreamableHttpTransport(
+        url, auth=token, headers=headers, httpx_client_factory=factory
     )
+    return Client(transport, timeout=300)
 
 
 async def call(c: Client[Any], tool: str, **args: Any) -> Any:
@@ -52,11 +57,16 @@ async def bare_round_trip(url: str, token: str | None, n: int) -> list[float]:
 
 
 async def run_pair(
-    urls: tuple[str, str], token: str | None, n: int, latencies: list[float]
+    urls: tuple[str, str],
+    token: str | None,
+    n: int,
+    latencies: list[float],
+    addresses: tuple[str | None, str | None] = (None, None),
 ) -> tuple[int, int]:
     """Bob sends n messages one after another; Alice's wait loop timestamps each arrival.
     Alice talks to the first endpoint, Bob to the second. Returns (lost, duplicated)."""
-    async with client(urls[0], token) as ca, client(urls[1], token) as cb:
+    ca_, cb_ = client(urls[0], token, addresses[0]), client(urls[1], token, addresses[1])
+    async with ca_ as ca, cb_ as cb:
         alice = await call(ca, "join_room", display_name="Alice")
         bob = await call(cb, "join_room", room_id=alice.room_id, display_name="Bob")
         cursor = (await call(ca, "wait_for_message", client_id=alice.client_id, timeout=10)).last_id
@@ -132,3 +142,25 @@ async def parked_waiters(
         results = await asyncio.gather(*waits)
         delivered = sum(1 for r in results for i in r.items if i.kind == "message")
         return {"parked": parked, "delivered": delivered, "before_kb": before, "during_kb": during}
+
+
+async def flood(
+    url: str, token: str | None, stop: asyncio.Event, limited: asyncio.Event
+) -> dict[str, int]:
+    """One client sending as fast as it can, call after call, to a partner who never reads;
+    `limited` is set once the rate limit refuses it (its burst is spent: the steady state).
+    Returns how many calls were accepted and refused."""
+    counts = {"accepted": 0, "refused": 0}
+    async with client(url, token, "198.51.100.66") as c:
+        me = await call(c, "join_room", display_name="Flooder")
+        await call(c, "join_room", room_id=me.room_id, display_name="Victim")
+        while not stop.is_set():
+            r = await c.call_tool(
+                "send_message",
+                {"client_id": me.client_id, "message": "x" * 100},
+                raise_on_error=False,
+            )
+            counts["refused" if r.is_error else "accepted"] += 1
+            if r.is_error:
+                limited.set()
+    return counts

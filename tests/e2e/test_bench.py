@@ -28,3 +28,8 @@ def test_bench_runs_both_setups_and_loses_nothing() -> None:
     assert re.search(r"^parked waits woken +20\.00 +20\.00", out, re.M), out
     assert re.search(r"^1 pair p50 ms +[\d.]+ +[\d.]+ +[\d.]+x$", out, re.M), out
     assert re.search(r"^Redis commands/message +nan +[\d.]+$", out, re.M), out
+    flood = re.search(
+        r"^flooder: .* \(([\d.]+)x\); the flooder's sends: (\d+) accepted, (\d+)", out, re.M
+    )
+    assert flood, out
+    assert int(flood.group(3)) > 0  # the default rate limit refused the flooder
