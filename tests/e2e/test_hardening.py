@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
 
 from mcpchat.devserver import ROOT, Server, eventually
 from tests.e2e.clients import ChatClient, connect
@@ -225,3 +226,25 @@ async def test_logs_hold_no_chat_and_refusals_are_short_and_few(tmp_path: Path) 
     refusals = [line for line in log.splitlines() if "evil.example" in line]
     assert 1 <= len(refusals) <= 25, len(refusals)  # rate-limited: not one per request
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_the_client_address_comes_from_the_proxy_header_only_when_trusted(
+    tmp_path: Path, trusted: bool
+) -> None:
+    env = {"MCPCHAT_ADDRESS_IDENTITY_RATE": "1", "MCPCHAT_ADDRESS_IDENTITY_BURST": "2"}
+    if trusted:
+        env["MCPCHAT_TRUSTED_PROXY_HEADER"] = "X-Forwarded-For"
+    server = Server(tmp_path, env=env, limits={}).start()
+    try:
+        codes = []
+        for i in range(4):  # each claims another address; the proxy appends the last entry
+            headers = {"X-Forwarded-For": f"10.0.0.1, 198.51.100.{i}"}
+            async with Client(StreamableHttpTransport(server.mcp_url, headers=headers)) as c:
+                got = await c.call_tool("enter_queue", {}, raise_on_error=False)
+                codes.append(got.structured_content["error"]["code"] if got.is_error else "ok")
+        # Trusted, four addresses with a new client_id each; untrusted, one peer (127.0.0.1)
+        # whose third and fourth are refused, whatever the header claims.
+        assert codes == (["ok"] * 4 if trusted else ["ok", "ok", "rate_limited", "rate_limited"])
+    finally:
+        server.stop()
