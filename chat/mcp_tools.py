@@ -139,8 +139,10 @@ async def send_message(
 ) -> SendResult:
     """Send a message to everyone else in your room.
 
-    Returns the message's number in the room and its UTC timestamp. If the recipient has too
-    many unread messages you get an error and nothing is sent: wait for their reply first.
+    Returns the message's number in the room, its UTC timestamp, and how many recipients are
+    listening right now (0: nobody sees it until they next call wait_for_message). If the
+    recipient has too many unread messages you get an error and nothing is sent: wait for
+    their reply first.
     Pass an idempotency_key when you may retry after a lost answer, so nothing arrives twice.
     """
     return await service().send(client_id, room_id, message, idempotency_key, client_address())
@@ -169,18 +171,29 @@ async def wait_for_message(
             ge=0,
         ),
     ] = None,
+    receipts: Annotated[
+        bool,
+        Field(
+            description="Also receive a 'read' event when someone confirms your messages: its "
+            "sender read up to its message_id (your send_message results' message_id)."
+        ),
+    ] = False,
 ) -> WaitResult:
-    """Receive messages and events (matched, joined, left, room_closed), oldest first.
+    """Receive messages and events (matched, joined, left, room_closed; read with
+    receipts=true), oldest first.
 
     Returns at once with everything pending, or blocks until something arrives or timeout
     seconds pass (status "timeout": nothing new, just call again). Always pass after=last_id
-    from your previous result so nothing is lost or repeated.
+    from your previous result so nothing is lost or repeated. While a wait is in progress
+    the others in your room see you as "listening" (get_status shows their presence).
     """
 
     async def progress(elapsed: float, total: float) -> None:
         await ctx.report_progress(elapsed, total, "waiting for messages")
 
-    return await service().wait(client_id, room_id, timeout, after, progress, client_gone())
+    return await service().wait(
+        client_id, room_id, timeout, after, progress, client_gone(), receipts
+    )
 
 
 @mcp.tool(annotations=ToolAnnotations(destructive_hint=False, open_world_hint=True))
@@ -208,6 +221,7 @@ async def cache_input_schemas() -> None:
 @mcp.tool(annotations=ToolAnnotations(read_only_hint=True))
 @chat_errors
 async def get_status(client_id: ClientId) -> StatusResult:
-    """Where you are: queued (with position), in a room (with members) or idle, and how many
-    messages and events are waiting for you in wait_for_message."""
+    """Where you are: queued (with position), in a room (with members, and whether each of
+    the others is "listening" or "away") or idle, and how many messages and events are
+    waiting for you in wait_for_message."""
     return await service().status(client_id)

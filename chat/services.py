@@ -115,6 +115,7 @@ class ChatService:
         after: int | None = None,
         progress: Progress | None = None,
         gone: asyncio.Future[None] | None = None,
+        receipts: bool = False,
     ) -> WaitResult:
         """Return pending entries at once, or wait for a doorbell or the timeout. The wait
         also ends, empty, once `gone` resolves (its client can no longer get an answer) or
@@ -124,7 +125,9 @@ class ChatService:
         if self.closing:
             return WaitResult("timeout", hint=RESTARTING)
         channel = await self.bells.new_channel()
-        begin = asyncio.ensure_future(self.state.begin_wait(client_id, room_id, after, channel))
+        begin = asyncio.ensure_future(
+            self.state.begin_wait(client_id, room_id, after, channel, receipts)
+        )
         try:
             # Shielded: a cancellation that lands after the state registered the wait but before
             # its answer came back must still end it.

@@ -9,7 +9,6 @@ from __future__ import annotations
 from chat.core import validation
 from chat.core.errors import (
     IdempotencyKeyReused,
-    InvalidInput,
     MailboxFull,
     NobodyToTalkTo,
     RoomFull,
@@ -21,20 +20,19 @@ from chat.core.mailbox import iso
 from chat.core.results import (
     JoinResult,
     LeaveResult,
+    Member,
     Outcome,
     QueueResult,
     SendResult,
     StatusResult,
-    WaitStep,
 )
-from chat.core.world import ChatWorld, Identity, SentKey
+from chat.core.waits import WaitRules
+from chat.core.world import Identity, SentKey
 
 KEPT_SEND_KEYS = 100  # idempotency keys remembered per sender (and for the message TTL)
-WAIT_LEASE_TICKS = 3  # progress intervals a wait may go without polling before it lapses
-WAIT_LEASE_SLACK = 5.0  # seconds on top, for a loaded event loop
 
 
-class ChatEngine(ChatWorld):
+class ChatEngine(WaitRules):
     """Every public method is one use case a tool or the monitor calls."""
 
     # -- matching ---------------------------------------------------------------------------
@@ -149,7 +147,8 @@ class ChatEngine(ChatWorld):
                 text=text,
                 message_id=room.message_count,
             )
-        result = SendResult(room.message_count, iso(now), room.room_id, len(recipients))
+        listening = sum(r.presence(now) == "listening" for r in recipients)
+        result = SendResult(room.message_count, iso(now), room.room_id, len(recipients), listening)
         if key is not None:
             ident.sent_keys[key] = SentKey(now, text, result)
             while len(ident.sent_keys) > KEPT_SEND_KEYS:
@@ -170,61 +169,6 @@ class ChatEngine(ChatWorld):
                 "key for every new message, and the same key only to retry the same message."
             )
         return sent.result
-
-    # -- waiting: begin (confirm + register), poll (hand out), end ----------------------------
-
-    def begin_wait(
-        self, client_id: str, room_id: str | None, after: int | None, channel: str
-    ) -> Outcome[WaitStep]:
-        """Confirm what the client has, make this wait the newest and take a first look at
-        the log; rings the wait it replaces, which then returns empty."""
-        ident = self.identity(client_id)
-        if room_id is not None:
-            self._room_of(ident, room_id)
-        if after is not None and after < 0:
-            raise InvalidInput("after must be 0 or a positive message id.")
-        ident.wait_tat = admit(ident.wait_tat, ident.last_seen, self.config.limit("wait"))
-        ident.mailbox.confirm(after)
-        replaced = ident.waiter_channel
-        ident.wait_generation += 1
-        ident.waiter_channel = channel
-        step = self._look(ident, ident.wait_generation)
-        return Outcome(step, (replaced,) if replaced else ())
-
-    def poll(self, client_id: str, generation: int) -> WaitStep:
-        """Another look at the log for a wait in progress."""
-        return self._look(self.identity(client_id), generation)
-
-    def _look(self, ident: Identity, generation: int) -> WaitStep:
-        """Hand out everything pending to the newest wait. A wait that gets something ends
-        here; one that gets nothing has its lease renewed and its doorbell re-armed."""
-        if ident.wait_generation != generation:
-            return WaitStep(generation, None)
-        entries = ident.mailbox.hand_out(ident.last_seen)
-        if entries:
-            self._end(ident)
-        else:
-            ident.wait_lease = ident.last_seen + self._lease()
-            ident.waiter_rung = False
-        return WaitStep(generation, entries)
-
-    def end_wait(self, client_id: str, generation: int) -> None:
-        """A wait that timed out or was cancelled is over."""
-        ident = self.identities.get(client_id)
-        if ident is None:
-            return
-        ident.last_seen = self.clock()
-        if ident.wait_generation == generation:
-            self._end(ident)
-
-    @staticmethod
-    def _end(ident: Identity) -> None:
-        ident.waiter_channel, ident.waiter_rung, ident.wait_lease = None, False, 0.0
-
-    def _lease(self) -> float:
-        """How long a wait counts as in progress without polling: waits poll at least every
-        progress interval, so missing several in a row means its process is gone."""
-        return WAIT_LEASE_TICKS * self.config.progress_interval + WAIT_LEASE_SLACK
 
     # -- leaving, status, reaping -----------------------------------------------------------
 
@@ -260,6 +204,12 @@ class ChatEngine(ChatWorld):
             room = self.rooms[ident.room_id]
             result.state, result.room_id, result.room_kind = "in_room", room.room_id, room.kind
             result.members = [self.identities[c].name for c in room.members]
+            now = ident.last_seen
+            result.presence = [
+                Member(other.name, other.presence(now))
+                for other in (self.identities[c] for c in room.members)
+                if other is not ident
+            ]
         return result
 
     def sweep(self) -> Outcome[int]:

@@ -21,8 +21,9 @@ from typing import Literal
 from chat.core.errors import BadCursor, MailboxFull
 
 EntryKind = Literal["message", "event"]
-EventName = Literal["matched", "joined", "left", "room_closed"]
+EventName = Literal["matched", "joined", "left", "room_closed", "read"]
 CANCELS = {"joined": "left", "left": "joined"}  # an event and the one that undoes it
+REPLACES = {"read": "read"}  # an event and the older one it makes stale
 
 
 def iso(ts: float) -> str:
@@ -40,9 +41,11 @@ class Item:
     at: str  # UTC ISO-8601
     sender: str | None = None  # display name of the author (messages) or subject (events)
     text: str | None = None
-    event: EventName | None = None  # matched | joined | left | room_closed
+    event: EventName | None = None  # matched | joined | left | room_closed | read
     reason: str | None = None  # for `left`: "left", "next", "idle"; for `room_closed`: "staff"
-    message_id: int | None = None  # the room-wide number the sender was given
+    # messages: the room-wide number the sender was given; `read`: the last of your messages
+    # that `sender` has read
+    message_id: int | None = None
 
 
 ITEM_FIELDS = tuple(f.name for f in fields(Item))
@@ -77,27 +80,28 @@ class Mailbox:
         self.expire(now)
         if kind == "message" and not self.has_room(now):
             raise MailboxFull(f"the recipient's mailbox is full ({self.size} unread messages)")
-        if kind == "event" and self._cancel(room_id, data.get("event"), data.get("subject")):
+        if kind == "event" and self._collapse(room_id, data.get("event"), data.get("subject")):
             return
         self.last_id += 1
         entry = Entry(id=self.last_id, kind=kind, room_id=room_id, at=iso(now), ts=now, **data)  # type: ignore[arg-type]
         self.entries.append(entry)
         self.messages += kind == "message"
 
-    def _cancel(self, room_id: str, event: object, subject: object) -> bool:
-        """Drop the not-yet-handed-out event that `event` undoes, if it is the newest entry
-        about that person in that room; True when the two cancelled out."""
-        undoes = CANCELS.get(str(event))
-        if undoes is None or subject is None:
+    def _collapse(self, room_id: str, event: object, subject: object) -> bool:
+        """Drop the not-yet-handed-out event that `event` undoes or makes stale, if it is the
+        newest entry about that person in that room; True when the two cancelled out (the new
+        one is not to be appended either)."""
+        older = CANCELS.get(str(event)) or REPLACES.get(str(event))
+        if older is None or subject is None:
             return False
         for entry in reversed(self.entries):
             if entry.id <= self.handed_out:
                 return False  # the reader has seen it (or anything older): keep the history
             if entry.subject == subject and entry.room_id == room_id:
-                if entry.event != undoes:
+                if entry.event != older:
                     return False
                 self.entries.remove(entry)
-                return True
+                return str(event) in CANCELS
         return False
 
     def has_room(self, now: float) -> bool:
@@ -110,8 +114,9 @@ class Mailbox:
         self.messages -= gone.kind == "message"
         return gone
 
-    def confirm(self, upto: int | None) -> None:
-        """Acknowledge entries up to `upto`; None acknowledges all that was handed out."""
+    def confirm(self, upto: int | None) -> list[Entry]:
+        """Acknowledge entries up to `upto`; None acknowledges all that was handed out.
+        Returns the entries this confirmed (for read receipts)."""
         if upto is None:
             upto = self.handed_out
         elif upto > self.handed_out:
@@ -120,10 +125,12 @@ class Mailbox:
                 "Pass the id of the last message you received, or omit after."
             )
         if upto <= self.confirmed:
-            return
+            return []
         self.confirmed = upto
+        confirmed = []
         while self.entries and self.entries[0].id <= upto:
-            self._drop_oldest()
+            confirmed.append(self._drop_oldest())
+        return confirmed
 
     def hand_out(self, now: float) -> list[Entry]:
         """Everything not yet confirmed, oldest first; remembers how far it went."""

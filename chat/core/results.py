@@ -61,6 +61,16 @@ class SendResult:
     sent_at: str  # UTC ISO-8601
     room_id: str
     recipients: int
+    listening: int = 0  # recipients waiting for messages right now: they see it at once
+
+
+@dataclass
+class Member:
+    """Someone else in your room, and whether they are listening: a wait_for_message of
+    theirs is in progress (or just returned), so what you send reaches them at once."""
+
+    name: str
+    presence: Literal["listening", "away"]
 
 
 @dataclass
@@ -88,6 +98,7 @@ class StatusResult:
     room_id: str | None = None
     room_kind: Literal["matched", "private"] | None = None
     members: list[str] = field(default_factory=list)
+    presence: list[Member] = field(default_factory=list)  # the others in your room
     pending: int = 0  # entries waiting for you in wait_for_message
     waiting: bool = False  # a wait_for_message call of yours is in progress
     hint: str = ""

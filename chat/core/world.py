@@ -21,6 +21,8 @@ from chat.core.mailbox import Mailbox
 from chat.core.results import JoinResult, QueueResult, SendResult
 
 RoomKind = Literal["matched", "private"]
+Presence = Literal["listening", "away"]
+PRESENCE_GRACE = 5.0  # seconds after a wait ends that its client still counts as listening
 
 
 @dataclass
@@ -38,11 +40,19 @@ class Identity:
     sent_keys: dict[str, SentKey] = field(default_factory=dict)  # idempotency keys, oldest first
     send_tat: float = 0.0  # rate limit state (limits.py) of this client's messages
     wait_tat: float = 0.0  # ... and of its wait_for_message calls
+    heard_at: float = 0.0  # when its last wait ended
+    receipts: bool = False  # its newest wait asked for `read` events
 
     def waiting(self, now: float) -> bool:
         """A wait is in progress. A lease, not a flag: a wait whose process died stops
         counting once its lease runs out, so the identity can still be reaped."""
         return self.wait_lease > now
+
+    def presence(self, now: float) -> Presence:
+        """ "listening" while a wait is in progress or has just ended (a client loops on
+        wait_for_message, with a short gap between one wait and the next), else "away"."""
+        listening = self.waiting(now) or now - self.heard_at < PRESENCE_GRACE
+        return "listening" if listening else "away"
 
 
 @dataclass
@@ -134,6 +144,7 @@ class ChatWorld:
         event: str,
         about: Identity | None = None,
         reason: str | None = None,
+        message_id: int | None = None,
     ) -> list[str]:
         """Append an event (about someone, when it is) to each mailbox; returns the doorbells
         to ring."""
@@ -142,7 +153,13 @@ class ChatWorld:
         who = {"sender": about.name, "subject": about.client_id} if about else {}
         for ident in idents:
             ident.mailbox.append(
-                now, kind="event", room_id=room_id, event=event, reason=reason, **who
+                now,
+                kind="event",
+                room_id=room_id,
+                event=event,
+                reason=reason,
+                message_id=message_id,
+                **who,
             )
         return self._doorbells(idents)
 

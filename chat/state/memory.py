@@ -45,9 +45,9 @@ class MemoryChatState:
         return self.engine.send(client_id, room_id, text, key)
 
     async def begin_wait(
-        self, client_id: str, room_id: str | None, after: int | None, channel: str
+        self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool
     ) -> Outcome[WaitStep]:
-        return self.engine.begin_wait(client_id, room_id, after, channel)
+        return self.engine.begin_wait(client_id, room_id, after, channel, receipts)
 
     async def poll(self, client_id: str, generation: int) -> WaitStep:
         return self.engine.poll(client_id, generation)

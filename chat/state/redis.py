@@ -101,12 +101,12 @@ class RedisChatState:
         return await self._run(lambda e: e.send(client_id, room_id, text, key), ids=[client_id])
 
     async def begin_wait(
-        self, client_id: str, room_id: str | None, after: int | None, channel: str
+        self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool
     ) -> Outcome[WaitStep]:
+        # With the room and its members: what this wait confirms may owe their senders a
+        # read receipt (and checking room_id needs the room).
         return await self._run(
-            lambda e: e.begin_wait(client_id, room_id, after, channel),
-            ids=[client_id],
-            follow=room_id is not None,  # checking room_id needs the room
+            lambda e: e.begin_wait(client_id, room_id, after, channel, receipts), ids=[client_id]
         )
 
     async def poll(self, client_id: str, generation: int) -> WaitStep:
