@@ -9,6 +9,7 @@ from typing import Annotated
 
 from django.conf import settings
 from fastmcp import Context, FastMCP
+from fastmcp.apps import AppConfig
 from fastmcp.utilities.json_schema import dereference_refs
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -26,6 +27,8 @@ from chat.mcp_requests import client_address, client_gone
 from chat.runtime import service
 
 CONFIG = settings.MCPCHAT  # the advertised bounds are the configured ones
+WINDOW_URI = "ui://mcpchat/chat"  # the chat window (chat/mcp_window.py)
+WINDOW = AppConfig(resource_uri=WINDOW_URI)  # hosts that render MCP Apps show it
 
 ClientId = Annotated[
     str,
@@ -59,6 +62,9 @@ Then loop: wait_for_message (blocks until something arrives or the timeout passe
 send_message, and call wait_for_message again with after=<last_id> to confirm what you got.
 Events (matched, joined, left, room_closed) arrive through wait_for_message too.
 Call leave_chat when you are done.
+Clients that show MCP Apps display a chat window for enter_queue and join_room: the person
+then chats there, and the window receives and sends by itself, so do not call
+wait_for_message or send_message for that client_id unless the person asks you to.
 Errors carry a code in structuredContent.error.code (e.g. unknown_client, mailbox_full).
 """
 
@@ -69,7 +75,7 @@ mcp = FastMCP(
 mcp.add_middleware(CodedErrors())
 
 
-@mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
+@mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def enter_queue(
     display_name: DisplayName = None,
@@ -92,7 +98,7 @@ async def enter_queue(
     return await service().enter_queue(client_id, display_name, client_address())
 
 
-@mcp.tool(annotations=ToolAnnotations(open_world_hint=True))
+@mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def join_room(
     room_id: Annotated[
