@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
@@ -20,16 +18,6 @@ from mcpchat.devserver import ROOT, Server
 from tests.e2e.clients import connect
 
 OUTPUT = Path(os.environ.get("MCPCHAT_TEST_OUTPUT", ROOT / "test-output"))
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def create_staff(server: Server, username: str = "ops", password: str = "pw-ops-1234") -> None:
@@ -49,19 +37,6 @@ def create_staff(server: Server, username: str = "ops", password: str = "pw-ops-
         capture_output=True,
         timeout=60,
     )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
-        pytest.skip("Debian's chromium is not installed: apt-get install chromium")
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield b
-        await b.close()
 
 
 async def log_in(page: Page, server: Server) -> None:
