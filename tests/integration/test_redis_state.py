@@ -65,7 +65,8 @@ async def test_two_processes_sweeping_at_once_tell_the_partner_once(redis: Redis
     await p1.join_room("r", "Ghost", None)
     joined = (await p0.begin_wait(ann, None, None, "first", False)).value.entries
     assert joined is not None and joined[-1].event == "joined"
-    gen = (await p0.begin_wait(ann, None, joined[-1].id, "bell", False)).value.generation  # parked...
+    parked = await p0.begin_wait(ann, None, joined[-1].id, "bell", False)
+    gen = parked.value.generation  # parked...
     await asyncio.sleep(CONFIG.idle_timeout + 0.2)  # ...while Ghost goes quiet (pacing)
     assert (await p0.poll(ann, gen)).entries == []  # Ann's wait renews its lease
     gone = await asyncio.gather(p0.sweep_now(), p1.sweep_now())
