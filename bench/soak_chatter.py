@@ -76,8 +76,16 @@ class Chatter:
         try:
             result = await client.call_tool(tool, args, raise_on_error=False)
         except Exception as e:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # This chatter gave up on the call (or was killed): the client library may end
+                # it with an error of its own ("Connection closed"), which is no refusal.
+                raise asyncio.CancelledError from e
             self.record.errors[f"exception:{type(e).__name__}"] += 1
-            self.record.exceptions.append(f"{tool}: {type(e).__name__}: {str(e)[:200]}")
+            protocol = "session" if self.legacy else "sessionless"
+            self.record.exceptions.append(
+                f"{tool} ({protocol}): {type(e).__name__}: {str(e)[:200]}"
+            )
             return None
         if result.is_error:
             error = (result.structured_content or {}).get("error", {})
