@@ -20,6 +20,7 @@ from chat.core.results import (
     QueueResult,
     SendResult,
     StatusResult,
+    TypingResult,
     WaitResult,
 )
 from chat.mcp_errors import CodedErrors, chat_errors
@@ -210,6 +211,18 @@ async def leave_chat(client_id: ClientId, room_id: RoomId = None) -> LeaveResult
     Your client_id stays valid: call enter_queue or join_room with it to chat again.
     """
     return await service().leave(client_id, room_id)
+
+
+@mcp.tool(
+    annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    app=AppConfig(visibility=["app"]),  # the chat window's, not the model's
+)
+@chat_errors
+async def show_typing(client_id: ClientId) -> TypingResult:
+    """The chat window calls this while its person types: the others in the room see them
+    as "typing" for a few seconds (get_status presence)."""
+    await service().typing(client_id)
+    return TypingResult()
 
 
 async def cache_input_schemas() -> None:

@@ -87,6 +87,9 @@ class ChatService:
     async def status(self, client_id: str) -> StatusResult:
         return await self.state.status(client_id)
 
+    async def typing(self, client_id: str) -> None:
+        await self.state.typing(client_id)
+
     async def close_room(self, label: str) -> bool:
         return await self._apply(await self.state.close_room(label))
 

@@ -27,7 +27,7 @@ from chat.core.results import (
     StatusResult,
 )
 from chat.core.waits import WaitRules
-from chat.core.world import Identity, SentKey
+from chat.core.world import TYPING_FOR, Identity, SentKey
 
 KEPT_SEND_KEYS = 100  # idempotency keys remembered per sender (and for the message TTL)
 
@@ -133,6 +133,7 @@ class ChatEngine(WaitRules):
                     "then send again."
                 )
         ident.send_tat = admit(ident.send_tat, now, self.config.limit("send"))
+        ident.typing_until = 0.0  # what they were typing is sent
         room.message_count += 1
         room.last_message_at = now
         self.messages_sent += 1
@@ -185,6 +186,12 @@ class ChatEngine(WaitRules):
         wake = self._leave_current(ident, reason="left")
         hint = "You left the room. Your client_id stays valid for enter_queue or join_room."
         return Outcome(LeaveResult("room", left_room, hint), tuple(wake))
+
+    def typing(self, client_id: str) -> None:
+        """The person is typing (their window says so): others see it for a moment."""
+        ident = self.identity(client_id)
+        self._room_of(ident, None)
+        ident.typing_until = ident.last_seen + TYPING_FOR
 
     def status(self, client_id: str) -> StatusResult:
         ident = self.identity(client_id)

@@ -65,12 +65,18 @@ class SendResult:
 
 
 @dataclass
+class TypingResult:
+    typing: bool = True
+    hint: str = "The others in your room see you typing for a few seconds."
+
+
+@dataclass
 class Member:
     """Someone else in your room, and whether they are listening: a wait_for_message of
     theirs is in progress (or just returned), so what you send reaches them at once."""
 
     name: str
-    presence: Literal["listening", "away"]
+    presence: Literal["typing", "listening", "away"]
 
 
 @dataclass

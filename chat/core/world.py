@@ -21,8 +21,9 @@ from chat.core.mailbox import Mailbox
 from chat.core.results import JoinResult, QueueResult, SendResult
 
 RoomKind = Literal["matched", "private"]
-Presence = Literal["listening", "away"]
+Presence = Literal["typing", "listening", "away"]
 PRESENCE_GRACE = 5.0  # seconds after a wait ends that its client still counts as listening
+TYPING_FOR = 6.0  # seconds one "typing" lasts: windows repeat it while the person types
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Identity:
     send_tat: float = 0.0  # rate limit state (limits.py) of this client's messages
     wait_tat: float = 0.0  # ... and of its wait_for_message calls
     heard_at: float = 0.0  # when its last wait ended
+    typing_until: float = 0.0  # its chat window said it is typing (presence)
     receipts: bool = False  # its newest wait asked for `read` events
 
     def waiting(self, now: float) -> bool:
@@ -49,8 +51,11 @@ class Identity:
         return self.wait_lease > now
 
     def presence(self, now: float) -> Presence:
-        """ "listening" while a wait is in progress or has just ended (a client loops on
-        wait_for_message, with a short gap between one wait and the next), else "away"."""
+        """Typing for a moment after its window said so; listening while a wait is in
+        progress or has just ended (a client loops on wait_for_message, with a short gap
+        between one wait and the next); else away."""
+        if self.typing_until > now:
+            return "typing"
         listening = self.waiting(now) or now - self.heard_at < PRESENCE_GRACE
         return "listening" if listening else "away"
 

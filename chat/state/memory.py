@@ -61,6 +61,9 @@ class MemoryChatState:
     async def status(self, client_id: str) -> StatusResult:
         return self.engine.status(client_id)
 
+    async def typing(self, client_id: str) -> None:
+        self.engine.typing(client_id)
+
     async def sweep(self) -> Outcome[int]:
         return self.engine.sweep()
 

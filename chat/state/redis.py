@@ -123,6 +123,9 @@ class RedisChatState:
     async def status(self, client_id: str) -> StatusResult:
         return await self._run(lambda e: e.status(client_id), ids=[client_id], queue=True)
 
+    async def typing(self, client_id: str) -> None:
+        await self._run(lambda e: e.typing(client_id), ids=[client_id])
+
     async def sweep(self) -> Outcome[int]:
         """One process at a time sweeps (a short lease); the commit's compare-and-set makes a
         second sweeper harmless anyway."""

@@ -82,6 +82,9 @@ async def test_two_windows_chat_with_receipts_presence_and_sharing(host: Page) -
     # Bob's window confirms what it got on its next wait: Ann sees her message read.
     await expect(ann.locator(".msg.mine .status")).to_have_text("Read by Bob", timeout=LONG)
 
+    await bob.locator("#input").press_sequentially("hi Ann")  # not sent yet: Ann sees typing
+    await expect(member(ann, "Bob")).to_have_attribute("data-presence", "typing", timeout=LONG)
+    await bob.locator("#input").fill("")
     await say(bob, "hi Ann", "second line")
     await expect(theirs(ann)).to_have_text(["hi Ann\nsecond line"], timeout=LONG)
     await expect(bob.locator(".msg.mine .bubble")).to_have_text(
@@ -187,6 +190,7 @@ async def test_the_window_follows_the_host_theme(host: Page) -> None:
     await say(bob, "I did, what a finish.", "Extra time, too!")
     await expect(theirs(ann)).to_have_count(1, timeout=LONG)
     await expect(ann.locator(".msg.mine .status")).to_have_text("Read by Bob", timeout=LONG)
+    await expect(member(ann, "Bob")).to_have_attribute("data-presence", "listening", timeout=LONG)
 
     def background() -> Any:
         return ann.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")

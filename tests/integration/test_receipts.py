@@ -40,3 +40,9 @@ async def test_a_sender_learns_whether_anyone_is_listening(svc: ChatService) -> 
     await eventually(alice_parked, 10, "Alice's wait to park")
     assert (await svc.send(b, None, "hi")).listening == 1
     assert [i.text for i in (await asyncio.wait_for(waiting, 20)).items] == ["hi"]
+
+
+async def test_typing_is_seen_by_the_others(svc: ChatService) -> None:
+    a, b = await pair(svc)
+    await svc.typing(a)
+    assert [m.presence for m in (await svc.status(b)).presence] == ["typing"]

@@ -42,7 +42,9 @@ async def test_tools_are_described_typed_and_annotated(client: Client[Any]) -> N
         "wait_for_message",
         "leave_chat",
         "get_status",
+        "show_typing",  # the chat window's: marked for the app, not the model
     }
+    assert tools["show_typing"].meta["ui"]["visibility"] == ["app"]  # type: ignore[index]
     for tool in tools.values():
         assert tool.description and len(tool.description) > 80
         assert tool.output_schema and tool.output_schema["type"] == "object"

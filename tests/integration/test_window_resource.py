@@ -29,6 +29,10 @@ async def test_enter_queue_and_join_room_point_at_the_window(client: Client[Any]
     with_window = {n for n, t in tools.items() if (t.meta or {}).get("ui", {}).get("resourceUri")}
     assert with_window == {"enter_queue", "join_room"}
     assert tools["join_room"].meta["ui"]["resourceUri"] == URI  # type: ignore[index]
+    only_for_the_window = {
+        n for n, t in tools.items() if (t.meta or {}).get("ui", {}).get("visibility") == ["app"]
+    }
+    assert only_for_the_window == {"show_typing"}
 
 
 async def test_the_window_is_one_self_contained_page(client: Client[Any]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chat.core.engine import ChatEngine
-from chat.core.world import PRESENCE_GRACE
+from chat.core.errors import NotInRoom
+from chat.core.world import PRESENCE_GRACE, TYPING_FOR
 from tests.unit.conftest import FakeClock
 
 
@@ -83,3 +86,19 @@ def test_presence_is_listening_during_a_wait_and_shortly_after(
     clock.advance(100)  # her lease lapsed: the process that held the wait is gone
     assert ann_seen_by_bob() == "away"
     assert engine.send(bob, None, "anyone?").value.listening == 0
+
+
+def test_typing_shows_for_a_moment_and_ends_with_the_message(
+    engine: ChatEngine, clock: FakeClock
+) -> None:
+    ann, bob = pair(engine)
+    engine.typing(ann)
+    assert engine.status(bob).presence[0].presence == "typing"
+    clock.advance(TYPING_FOR + 0.1)
+    assert engine.status(bob).presence[0].presence == "away"
+    engine.typing(ann)
+    engine.send(ann, None, "done typing")
+    assert engine.status(bob).presence[0].presence == "away"
+    engine.leave(ann, None)
+    with pytest.raises(NotInRoom):
+        engine.typing(ann)  # nobody to show it to

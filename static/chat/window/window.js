@@ -7,6 +7,7 @@
   const { App, applyDocumentTheme, applyHostStyleVariables, applyHostFonts } = McpExtApps;
   const WAIT_S = 25; // under the 60 s after which SDK requests give up
   const PRESENCE_EVERY_MS = 3000;
+  const TYPING_EVERY_MS = 3000; // the server shows "typing" for 6 s after each call
   const $ = (id) => document.getElementById(id);
 
   const chat = {
@@ -121,7 +122,7 @@
       const tag = document.createElement("span");
       tag.className = `member ${m.presence}`;
       tag.dataset.presence = m.presence;
-      tag.textContent = `${m.name} (${m.presence})`;
+      tag.textContent = `${m.name} (${m.presence === "typing" ? "typing…" : m.presence})`;
       box.append(tag);
     }
     for (const name of chat.gone) {
@@ -321,8 +322,17 @@
     const text = $("input").value;
     if (!text.trim() || !chat.roomId) return;
     $("input").value = "";
+    typedAt = 0;
     void send(text);
   }
+
+  let typedAt = 0;
+  $("input").addEventListener("input", () => {
+    const now = Date.now();
+    if (!chat.roomId || !$("input").value || now - typedAt < TYPING_EVERY_MS) return;
+    typedAt = now;
+    call("show_typing", { client_id: chat.clientId }).catch(() => {}); // only a courtesy
+  });
 
   $("send").addEventListener("click", submit);
   $("input").addEventListener("keydown", (event) => {
