@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from mcpchat.devserver import ROOT, Server, eventually
+from mcpchat.devserver import Server, eventually
 from tests.e2e.clients import ChatClient, connect
+from tests.e2e.waiter import start_waiter
 
 
 async def pair(a: ChatClient, b: ChatClient) -> tuple[str, str, int]:
@@ -86,12 +85,7 @@ async def test_a_client_killed_mid_wait_gets_its_messages_on_the_next_wait(
     async with connect("fastmcp", server.mcp_url) as a, connect("fastmcp", server.mcp_url) as b:
         ann, ben, cursor = await pair(a, b)
         await a.call("wait_for_message", client_id=ann, after=cursor, timeout=0)  # confirm
-        waiter = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.waiter", server.mcp_url, ann, mode],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        waiter = start_waiter(server.mcp_url, ann, mode)
         try:
             await _until_waiting(b, ann)
             waiter.kill()  # vanishes without a word while its wait (300 s) is parked

@@ -10,8 +10,6 @@ import json
 import select
 import signal
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,9 +18,10 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
-from mcpchat.devserver import ROOT, Server, eventually
+from mcpchat.devserver import Server, eventually
 from tests.e2e.clients import ChatClient, connect
 from tests.e2e.test_serving import INITIALIZE, post
+from tests.e2e.waiter import start_waiter
 from tests.redis_server import require_redis
 
 
@@ -39,12 +38,7 @@ async def test_a_wait_ends_soon_after_its_client_drops_the_connection(
     try:
         async with connect("fastmcp", server.mcp_url) as a:
             ann = (await a.call("join_room", room_id="alone"))["client_id"]
-            waiter = subprocess.Popen(
-                [sys.executable, "-m", "tests.e2e.waiter", server.mcp_url, ann, mode],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
+            waiter = start_waiter(server.mcp_url, ann, mode)
             try:
                 await eventually(lambda: waiting(a, ann), 30, "the wait to park")
                 waiter.kill()  # the connection drops; the wait asked for 300 s

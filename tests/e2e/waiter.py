@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 
 from fastmcp import Client
+
+
+def start_waiter(url: str, client_id: str, mode: str) -> subprocess.Popen[str]:
+    """This module as a process of its own, parking a 300 s wait for `client_id`."""
+    from mcpchat.devserver import ROOT
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.waiter", url, client_id, mode],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 async def main(url: str, client_id: str, mode: str) -> None:

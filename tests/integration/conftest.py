@@ -5,10 +5,13 @@ from typing import Any
 
 import pytest
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
+from fastmcp import Client
 from redis.asyncio import Redis
 
+from chat import runtime
 from chat.core.config import ChatConfig
 from chat.layer import Doorbells
+from chat.mcp_app import mcp
 from chat.services import ChatService
 from chat.state.base import ChatState
 from chat.state.memory import MemoryChatState
@@ -45,6 +48,15 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
     yield make
     for close in closers:
         await close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client[Any]]:
+    """FastMCP's in-memory client on the whole MCP server, with a fresh service."""
+    runtime.reset_service()
+    async with Client(mcp) as c:
+        yield c
+    runtime.reset_service()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,14 +10,6 @@ from fastmcp import Client
 
 from chat import runtime
 from chat.mcp_app import mcp
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[Client[Any]]:
-    runtime.reset_service()
-    async with Client(mcp) as c:
-        yield c
-    runtime.reset_service()
 
 
 async def call(client: Client[Any], tool: str, **args: Any) -> dict[str, Any]:

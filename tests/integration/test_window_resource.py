@@ -4,24 +4,11 @@ nothing from the network and shows other people's text only as text."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from fastmcp import Client
 
-from chat import runtime
-from chat.mcp_app import mcp
-
 URI = "ui://mcpchat/chat"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[Client[Any]]:
-    runtime.reset_service()
-    async with Client(mcp) as c:
-        yield c
-    runtime.reset_service()
 
 
 async def test_enter_queue_and_join_room_point_at_the_window(client: Client[Any]) -> None:
