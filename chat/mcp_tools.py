@@ -9,7 +9,7 @@ from typing import Annotated
 
 from django.conf import settings
 from fastmcp import Context, FastMCP
-from fastmcp.apps import AppConfig
+from fastmcp.apps import UI_EXTENSION_ID, AppConfig
 from fastmcp.utilities.json_schema import dereference_refs
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -30,6 +30,17 @@ from chat.runtime import service
 CONFIG = settings.MCPCHAT  # the advertised bounds are the configured ones
 WINDOW_URI = "ui://mcpchat/chat"  # the chat window (chat/mcp_window.py)
 WINDOW = AppConfig(resource_uri=WINDOW_URI)  # hosts that render MCP Apps show it
+IN_THE_WINDOW = (
+    " Your client shows the mcpchat chat window for this chat: the person chats there, and the "
+    "window receives and sends by itself, so do not call wait_for_message or send_message for "
+    "this client_id unless they ask you to."
+)
+
+
+def _window_hint(ctx: Context, hint: str) -> str:
+    """The hint, and what it means that the client shows the window (when it says it can)."""
+    return hint + IN_THE_WINDOW if ctx.client_supports_extension(UI_EXTENSION_ID) else hint
+
 
 ClientId = Annotated[
     str,
@@ -63,9 +74,6 @@ Then loop: wait_for_message (blocks until something arrives or the timeout passe
 send_message, and call wait_for_message again with after=<last_id> to confirm what you got.
 Events (matched, joined, left, room_closed) arrive through wait_for_message too.
 Call leave_chat when you are done.
-Clients that show MCP Apps display a chat window for enter_queue and join_room: the person
-then chats there, and the window receives and sends by itself, so do not call
-wait_for_message or send_message for that client_id unless the person asks you to.
 Errors carry a code in structuredContent.error.code (e.g. unknown_client, mailbox_full).
 """
 
@@ -79,6 +87,7 @@ mcp.add_middleware(CodedErrors())
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def enter_queue(
+    ctx: Context,
     display_name: DisplayName = None,
     client_id: Annotated[
         str | None,
@@ -96,12 +105,15 @@ async def enter_queue(
     wait_for_message, where a "matched" event arrives. Calling it again with your client_id
     leaves your current partner and finds a new one.
     """
-    return await service().enter_queue(client_id, display_name, client_address())
+    result = await service().enter_queue(client_id, display_name, client_address())
+    result.hint = _window_hint(ctx, result.hint)
+    return result
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def join_room(
+    ctx: Context,
     room_id: Annotated[
         str | None,
         Field(
@@ -123,7 +135,9 @@ async def join_room(
     Returns your client_id and the members present. Others in the room get a "joined" event.
     A full room, or a room made by the matching queue, is refused.
     """
-    return await service().join_room(room_id, display_name, client_id, client_address())
+    result = await service().join_room(room_id, display_name, client_id, client_address())
+    result.hint = _window_hint(ctx, result.hint)
+    return result
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True))

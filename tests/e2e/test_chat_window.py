@@ -46,7 +46,8 @@ async def host(browser: Browser, app_server: Server) -> AsyncIterator[Page]:
 
 
 async def open_window(page: Page, key: str, tool: str, args: dict[str, Any]) -> FrameLocator:
-    await page.evaluate("([k, t, a]) => host.open(k, t, a)", [key, tool, args])
+    result = await page.evaluate("([k, t, a]) => host.open(k, t, a)", [key, tool, args])
+    assert "chat window" in result["hint"]  # the host said it shows apps: the model knows
     return page.frame_locator(f'iframe[title="{key}"]')
 
 

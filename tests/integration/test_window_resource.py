@@ -7,6 +7,10 @@ import re
 from typing import Any
 
 from fastmcp import Client
+from mcp.client import advertise
+
+from chat import runtime
+from chat.mcp_app import mcp
 
 URI = "ui://mcpchat/chat"
 
@@ -35,3 +39,16 @@ async def test_the_window_is_one_self_contained_page(client: Client[Any]) -> Non
     script = html[html.index("// The chat window") :]
     assert "textContent" in script
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
+
+
+async def test_only_a_client_that_shows_apps_is_told_the_window_chats() -> None:
+    ui = advertise("io.modelcontextprotocol/ui", {"mimeTypes": ["text/html;profile=mcp-app"]})
+    runtime.reset_service()
+    async with Client(mcp) as plain, Client(mcp, extensions=[ui]) as host:
+        for c, shown in ((plain, False), (host, True)):
+            joined = (await c.call_tool("join_room", {"room_id": f"r{shown}"})).structured_content
+            queued = (await c.call_tool("enter_queue", {})).structured_content
+            for result in (joined, queued):
+                assert result is not None
+                assert ("chat window" in result["hint"]) is shown, result["hint"]
+    runtime.reset_service()

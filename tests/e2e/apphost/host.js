@@ -5,12 +5,13 @@
 "use strict";
 const { AppBridge, PostMessageTransport, Client, StreamableHTTPClientTransport } = McpHost;
 const INFO = { name: "mcpchat-test-host", version: "1.0.0" };
+const UI_EXTENSION = { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } };
 
 // The host's connection to the server. When the server has forgotten the MCP session (it
 // restarted), the spec has the client start a new session: this one does, then retries.
 class Connection {
   async open() {
-    this.client = new Client(INFO);
+    this.client = new Client(INFO, { capabilities: { extensions: UI_EXTENSION } });
     await this.client.connect(new StreamableHTTPClientTransport(new URL("/mcp", location.origin)));
     return this;
   }
@@ -61,7 +62,7 @@ window.host = {
     await bridge.sendToolInput({ arguments: args });
     await bridge.sendToolResult(result);
     this.windows[key] = record;
-    return result.structuredContent;
+    return result.structuredContent; // its hint tells the model the window chats
   },
 
   theme(key, theme) {
