@@ -196,14 +196,22 @@ class Chatter:
                 continue
             timeout = random.choice([0.5, 2, 5, 10])
             wait = asyncio.create_task(self._wait(timeout))
-            if random.random() < 0.05:  # give up on this wait early: the call is cancelled
-                await asyncio.sleep(random.uniform(0, 1))
+            try:
+                if random.random() < 0.05:  # give up on this wait early: the call is cancelled
+                    await asyncio.sleep(random.uniform(0, 1))
+                    if not wait.done():
+                        self.record.cancelled_waits += 1
+                    wait.cancel()
+                    await asyncio.gather(wait, return_exceptions=True)
+                    continue
+                await wait
+            finally:
+                # Killed during the sleep above: the wait is not being awaited, so nothing
+                # cancelled it. It must end before the connections close, or it would report
+                # the close as if the server had failed it.
                 if not wait.done():
-                    self.record.cancelled_waits += 1
-                wait.cancel()
-                await asyncio.gather(wait, return_exceptions=True)
-                continue
-            await wait
+                    wait.cancel()
+                    await asyncio.gather(wait, return_exceptions=True)
 
     async def _wait(self, timeout: float) -> bool:
         """One wait; True if it returned something. What it returns counts as received only
