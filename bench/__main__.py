@@ -29,6 +29,7 @@ import redis
 from bench.scenarios import bare_round_trip, flood, parked_waiters, pct, run_pair
 from mcpchat.devserver import Server
 
+FLOOD_PAIR_BURST = 20  # MCPCHAT_SEND_BURST's default
 BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
@@ -157,7 +158,9 @@ def run_flood(args: argparse.Namespace, token: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp), env=env, limits={}).start()  # the default limits
         try:
-            f = asyncio.run(flooded(server.mcp_url, token, args.messages))
+            # The measured pair keeps within a person's limits: the default burst of 20
+            # messages per client_id (lockstep goes faster than the steady 5 per second).
+            f = asyncio.run(flooded(server.mcp_url, token, min(args.messages, FLOOD_PAIR_BURST)))
         finally:
             server.stop()
     print(
