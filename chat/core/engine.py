@@ -148,7 +148,7 @@ class ChatEngine(WaitRules):
                 text=text,
                 message_id=room.message_count,
             )
-        listening = sum(r.presence(now) == "listening" for r in recipients)
+        listening = sum(r.presence(now) != "away" for r in recipients)  # typing listens too
         result = SendResult(room.message_count, iso(now), room.room_id, len(recipients), listening)
         if key is not None:
             ident.sent_keys[key] = SentKey(now, text, result)

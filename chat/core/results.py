@@ -9,6 +9,7 @@ from typing import Generic, Literal, TypeVar
 from chat.core.mailbox import Entry, Item
 
 T = TypeVar("T")
+Presence = Literal["typing", "listening", "away"]  # what the others see of someone in a room
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Member:
     theirs is in progress (or just returned), so what you send reaches them at once."""
 
     name: str
-    presence: Literal["typing", "listening", "away"]
+    presence: Presence
 
 
 @dataclass

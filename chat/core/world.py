@@ -18,10 +18,9 @@ from chat.core.activity import Activity
 from chat.core.config import ChatConfig
 from chat.core.errors import NameChangeRefused, NotInRoom, ServerFull, UnknownClient
 from chat.core.mailbox import Mailbox
-from chat.core.results import JoinResult, QueueResult, SendResult
+from chat.core.results import JoinResult, Presence, QueueResult, SendResult
 
 RoomKind = Literal["matched", "private"]
-Presence = Literal["typing", "listening", "away"]
 PRESENCE_GRACE = 5.0  # seconds after a wait ends that its client still counts as listening
 TYPING_FOR = 6.0  # seconds one "typing" lasts: windows repeat it while the person types
 

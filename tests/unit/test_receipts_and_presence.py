@@ -94,6 +94,7 @@ def test_typing_shows_for_a_moment_and_ends_with_the_message(
     ann, bob = pair(engine)
     engine.typing(ann)
     assert engine.status(bob).presence[0].presence == "typing"
+    assert engine.send(bob, None, "are you writing?").value.listening == 1  # typing listens
     clock.advance(TYPING_FOR + 0.1)
     assert engine.status(bob).presence[0].presence == "away"
     engine.typing(ann)
