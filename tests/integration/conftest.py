@@ -51,8 +51,9 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[Client[Any]]:
-    """FastMCP's in-memory client on the whole MCP server, with a fresh service."""
+async def mcp_client() -> AsyncIterator[Client[Any]]:
+    """FastMCP's in-memory client on the whole MCP server, with a fresh service (not
+    pytest-django's `client`, which the monitor tests use)."""
     runtime.reset_service()
     async with Client(mcp) as c:
         yield c

@@ -12,6 +12,11 @@ from chat import runtime
 from chat.mcp_app import mcp
 
 
+@pytest.fixture
+def client(mcp_client: Client[Any]) -> Client[Any]:
+    return mcp_client  # here `client` is the MCP client, not pytest-django's
+
+
 async def call(client: Client[Any], tool: str, **args: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, args)
     assert result.structured_content is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastmcp import Client
 from mcp.client import advertise
 
@@ -13,6 +14,11 @@ from chat import runtime
 from chat.mcp_app import mcp
 
 URI = "ui://mcpchat/chat"
+
+
+@pytest.fixture
+def client(mcp_client: Client[Any]) -> Client[Any]:
+    return mcp_client  # here `client` is the MCP client, not pytest-django's
 
 
 async def test_enter_queue_and_join_room_point_at_the_window(client: Client[Any]) -> None:
