@@ -255,6 +255,6 @@ async def cache_input_schemas() -> None:
 @chat_errors
 async def get_status(client_id: ClientId) -> StatusResult:
     """Where you are: queued (with position), in a room (with members, and whether each of
-    the others is "listening" or "away") or idle, and how many messages and events are
-    waiting for you in wait_for_message."""
+    the others is "typing", "listening" or "away") or idle, and how many messages and events
+    are waiting for you in wait_for_message."""
     return await service().status(client_id)
