@@ -26,7 +26,8 @@ from pathlib import Path
 import psutil
 import redis
 
-from bench.scenarios import bare_round_trip, flood, parked_waiters, pct, run_pair
+from bench.baseline import bare_figures, report_baseline, until_nobody_online
+from bench.scenarios import bare_round_trip, flood, parked_waiters, pct, rss_kb, run_pair
 from mcpchat.devserver import Server
 
 FLOOD_PAIR_BURST = 20  # MCPCHAT_SEND_BURST's default
@@ -58,11 +59,15 @@ async def measure(
     token: str | None,
     args: argparse.Namespace,
     r: redis.Redis | None = None,
+    settle: float = 0,
 ) -> Figures:
+    """The scenarios; with `settle`, also the RSS once everyone has been reaped (the server
+    reaps after its idle timeout, which `settle` seconds must exceed)."""
     f = Figures(setup)
     pair_urls = (urls[0], urls[-1])  # with two processes, a pair spans both
     rtt = await bare_round_trip(urls[0], token, 200)
     f.rows["round trip p50 ms"] = pct(rtt, 50)
+    f.rows["idle RSS MB"] = rss_kb(pids[0]) / 1024
     one: list[float] = []
     lost, dup = await run_pair(pair_urls, token, args.messages, one)
     f.rows["1 pair p50 ms"], f.rows["1 pair p99 ms"] = pct(one, 50), pct(one, 99)
@@ -87,6 +92,10 @@ async def measure(
     m = await parked_waiters(urls[0], token, args.waiters, pids[0])
     f.rows["parked waits woken"] = m["delivered"]
     f.rows["KB per parked wait"] = (m["during_kb"] - m["before_kb"]) / max(m["parked"], 1)
+    f.rows["burst s"] = m["burst_s"]
+    if settle:
+        await until_nobody_online(urls[0], token, settle)
+        f.rows["RSS after load MB"] = rss_kb(pids[0]) / 1024
     return f
 
 
@@ -104,14 +113,36 @@ def report(results: list[Figures]) -> None:
         print(line)
 
 
+# Short enough that the bench can wait for everyone to be reaped, long enough that nobody is
+# reaped mid-scenario (the parked-waits setup takes a while on a slow machine).
+IDLE_TIMEOUT = 60
+ENV = {
+    "MCPCHAT_LOG_LEVEL": "WARNING",
+    "MCPCHAT_MAILBOX_SIZE": "1000",
+    "MCPCHAT_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
+    "MCPCHAT_REAP_INTERVAL": "2",
+}
+
+
 def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
-    env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_MAILBOX_SIZE": "1000"}
+    env = dict(ENV)
     results = []
+    # --baseline: servers on the last core, this load generator on the others, as an outside
+    # check would pin them, so that the bare and the mcpchat server get the same core.
+    cores = os.cpu_count() or 1
+    server_cpus = {cores - 1} if args.baseline and cores > 1 else None
     with tempfile.TemporaryDirectory() as tmp:
-        single = Server(Path(tmp) / "single", env=env).start()
+        if args.baseline:
+            if server_cpus:
+                os.sched_setaffinity(0, set(range(cores - 1)))
+            args.bare = run_bare(Path(tmp) / "bare", args, server_cpus)
+        single = Server(Path(tmp) / "single", env=env, cpus=server_cpus).start()
         try:
-            pid = _pid(single)
-            results.append(asyncio.run(measure("1 process", [single.mcp_url], [pid], token, args)))
+            pid, settle = _pid(single), IDLE_TIMEOUT * 3
+            f = asyncio.run(
+                measure("1 process", [single.mcp_url], [pid], token, args, None, settle)
+            )
+            results.append(f)
         finally:
             single.stop()
         if args.no_redis:
@@ -129,6 +160,19 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
                 s.stop()
             r.flushdb()
     return results
+
+
+def run_bare(workdir: Path, args: argparse.Namespace, cpus: set[int] | None) -> dict[str, float]:
+    bare = Server(
+        workdir, app="bench.bare_server:application", ready_path="/ready", cpus=cpus
+    ).start()
+    try:
+        load = bare_figures(
+            bare.mcp_url, _pid(bare), args.pairs * 2, args.messages, args.waiters, cpu_seconds
+        )
+        return asyncio.run(load)
+    finally:
+        bare.stop()
 
 
 async def flooded(url: str, token: str | None, messages: int) -> dict[str, float]:
@@ -184,6 +228,12 @@ def main() -> int:
     parser.add_argument("--waiters", type=int, default=1000, help="parked waits (1000)")
     parser.add_argument("--no-redis", action="store_true", help="only the single process")
     parser.add_argument("--no-flood", action="store_true", help="skip the flooder scenario")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the scenarios against a bare FastMCP server (bench/bare_server.py) and "
+        "print mcpchat's figures as ratios to it; pins the servers to the last core",
+    )
     args = parser.parse_args()
     token = os.environ.get("MCPCHAT_ACCESS_TOKEN")
     if args.url:
@@ -191,7 +241,10 @@ def main() -> int:
             parser.error("--pid is needed to measure a running server's CPU and memory")
         report([asyncio.run(measure("server", [args.url], [args.pid], token, args))])
         return 0
-    report(run_local(args, token))
+    results = run_local(args, token)
+    report(results)
+    if args.baseline:
+        report_baseline(results[0].rows, args.bare)
     if not args.no_flood:
         run_flood(args, token)
     return 0

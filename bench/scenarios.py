@@ -8,34 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from fastmcp import Client
-from fastmcp.client.transports import StreamableHttpTransport
+from bench.raw_client import RawClient
 
 
-def client(url: str, token: str | None, address: str | None = None) -> Client[Any]:
-    """A client; with `address`, it says it comes from there (X-Forwarded-For), for servers
-    that trust that header."""
-
-    def factory(  # no pool limit: the waits must park in parallel
-        headers: dict[str, str] | None = None,
-        timeout: httpx2.Timeout | None = None,
-        auth: httpx2.Auth | None = None,
-        **kwargs: Any,  # FastMCP also passes follow_redirects
-    ) -> httpx2.AsyncClient:
-        limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
-        return httpx2.AsyncClient(
-            limits=limits, headers=headers, timeout=timeout, auth=auth, **kwargs
-        )
-
-    headers = {"X-Forwarded-For": address} if address else None
-    transport = StreamableHttpTransport(
-        url, auth=token, headers=headers, httpx_client_factory=factory
-    )
-    return Client(transport, timeout=300)
+def client(url: str, token: str | None, address: str | None = None) -> RawClient:
+    """A raw-HTTP client; with `address`, it says it comes from there (X-Forwarded-For), for
+    servers that trust that header."""
+    return RawClient(url, token, address)
 
 
-async def call(c: Client[Any], tool: str, **args: Any) -> Any:
+async def call(c: RawClient, tool: str, **args: Any) -> Any:
     return (await c.call_tool(tool, args)).data
 
 
@@ -136,12 +118,23 @@ async def parked_waiters(
             for p in people:
                 parked += (await call(c, "get_status", client_id=p)).waiting
         during = rss_kb(pid) if pid else None
-        for a, b in zip(people[::2], people[1::2], strict=True):
-            await call(c, "send_message", client_id=a, message="wake up")
-            await call(c, "send_message", client_id=b, message="you too")
+        # The burst: every person sends one message at once, to a partner who is parked.
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(call(c, "send_message", client_id=cid, message="wake up") for cid in people)
+        )
         results = await asyncio.gather(*waits)
+        burst = time.perf_counter() - start
         delivered = sum(1 for r in results for i in r.items if i.kind == "message")
-        return {"parked": parked, "delivered": delivered, "before_kb": before, "during_kb": during}
+        for cid in people:
+            await call(c, "leave_chat", client_id=cid)
+        return {
+            "parked": parked,
+            "delivered": delivered,
+            "before_kb": before,
+            "during_kb": during,
+            "burst_s": burst,
+        }
 
 
 async def flood(

@@ -83,7 +83,7 @@ LOOSE_LIMITS = {
 
 @dataclass
 class Server:
-    """A daphne (or uvicorn) process serving mcpchat.asgi:application."""
+    """A daphne (or uvicorn) process serving mcpchat.asgi:application (or `app`)."""
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
@@ -91,6 +91,9 @@ class Server:
     args: list[str] = field(default_factory=list)  # more command-line options for the server
     port: int = field(default_factory=free_port)
     server: str = "daphne"  # or "uvicorn": the same ASGI application either way
+    app: str = "mcpchat.asgi:application"
+    ready_path: str = "/admin/login/"  # answers 200 (or a redirect to https) once it serves
+    cpus: set[int] | None = None  # pin the process to these cores (the benchmark)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -120,12 +123,14 @@ class Server:
             "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)],
         }[self.server]
         self.proc = subprocess.Popen(
-            [sys.executable, *argv, *self.args, "mcpchat.asgi:application"],
+            [sys.executable, *argv, *self.args, self.app],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if self.cpus:
+            os.sched_setaffinity(self.proc.pid, self.cpus)
         wait_until(self._ready, 60, f"{self.server} on port {self.port}")
         return self
 
@@ -134,7 +139,7 @@ class Server:
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.server} exited early:\n{self.log()}")
         # Django answers: the page, or its redirect to https in production behind TLS.
-        return http_status(f"{self.base_url}/admin/login/") in (200, 301)
+        return http_status(self.base_url + self.ready_path) in (200, 301)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
