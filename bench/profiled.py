@@ -3,15 +3,19 @@
     BENCH_PROFILED_APP=mcpchat.asgi:application daphne bench.profiled:application
 
 POST /__profile__/start begins a cProfile of the server's thread (where the event loop runs
-every request), POST /__profile__/stop?path=... writes it there. Only the benchmark starts it:
+every request), POST /__profile__/stop?path=... writes it there. POST /__profile__/trace
+starts tracemalloc, /__profile__/snapshot?path=... writes a snapshot of what is allocated. Only the benchmark starts it:
 the steady state is profiled, not the imports and start-up a whole-process profile would show.
 """
 
 from __future__ import annotations
 
 import cProfile
+import gc
 import importlib
 import os
+import sys
+import tracemalloc
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,12 +32,19 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http" or not path.startswith("/__profile__/"):
         await inner(scope, receive, send)
         return
-    if path.endswith("/start"):
+    out = parse_qs(scope.get("query_string", b"").decode()).get("path", ["server.pstats"])[0]
+    if path.endswith("/trace"):
+        tracemalloc.start(30)
+    elif path.endswith("/mallocstats"):
+        sys._debugmallocstats()  # to stderr: the server's log
+    elif path.endswith("/snapshot"):
+        gc.collect()
+        tracemalloc.take_snapshot().dump(out)
+    elif path.endswith("/start"):
         _profile = cProfile.Profile()
         _profile.enable()
     elif path.endswith("/stop") and _profile is not None:
         _profile.disable()
-        out = parse_qs(scope.get("query_string", b"").decode()).get("path", ["server.pstats"])[0]
         _profile.dump_stats(out)
         _profile = None
     await send({"type": "http.response.start", "status": 200, "headers": []})

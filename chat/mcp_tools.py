@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.conf import settings
-from fastmcp import Context, FastMCP
+from fastmcp import FastMCP
 from fastmcp.apps import UI_EXTENSION_ID, AppConfig
+from fastmcp.server.dependencies import get_context
 from fastmcp.utilities.json_schema import dereference_refs
 from mcp.types import ToolAnnotations
 from pydantic import Field
@@ -37,9 +38,11 @@ IN_THE_WINDOW = (
 )
 
 
-def _window_hint(ctx: Context, hint: str) -> str:
+def _window_hint(hint: str) -> str:
     """The hint, and what it means that the client shows the window (when it says it can)."""
-    return hint + IN_THE_WINDOW if ctx.client_supports_extension(UI_EXTENSION_ID) else hint
+    return (
+        hint + IN_THE_WINDOW if get_context().client_supports_extension(UI_EXTENSION_ID) else hint
+    )
 
 
 ClientId = Annotated[
@@ -87,7 +90,6 @@ mcp.add_middleware(CodedErrors())
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def enter_queue(
-    ctx: Context,
     display_name: DisplayName = None,
     client_id: Annotated[
         str | None,
@@ -106,14 +108,13 @@ async def enter_queue(
     leaves your current partner and finds a new one.
     """
     result = await service().enter_queue(client_id, display_name, client_address())
-    result.hint = _window_hint(ctx, result.hint)
+    result.hint = _window_hint(result.hint)
     return result
 
 
 @mcp.tool(annotations=ToolAnnotations(open_world_hint=True), app=WINDOW)
 @chat_errors
 async def join_room(
-    ctx: Context,
     room_id: Annotated[
         str | None,
         Field(
@@ -136,7 +137,7 @@ async def join_room(
     A full room, or a room made by the matching queue, is refused.
     """
     result = await service().join_room(room_id, display_name, client_id, client_address())
-    result.hint = _window_hint(ctx, result.hint)
+    result.hint = _window_hint(result.hint)
     return result
 
 
@@ -173,7 +174,6 @@ async def send_message(
 @chat_errors
 async def wait_for_message(
     client_id: ClientId,
-    ctx: Context,
     room_id: RoomId = None,
     timeout: Annotated[
         float,
@@ -208,6 +208,8 @@ async def wait_for_message(
     from your previous result so nothing is lost or repeated. While a wait is in progress
     the others in your room see you as "listening" (get_status shows their presence).
     """
+
+    ctx = get_context()  # not a `ctx: Context` parameter: injection costs every call
 
     async def progress(elapsed: float, total: float) -> None:
         await ctx.report_progress(elapsed, total, "waiting for messages")

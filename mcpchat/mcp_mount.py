@@ -65,8 +65,9 @@ class McpMount:
         # the request, or the request's end while the call still runs. Without this a dropped
         # session-mode client's wait would run to its timeout.
         gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())  # /mcp/ too, no redirect
-        scope[GONE] = gone
+        if scope["path"] != MCP_PATH:  # /mcp/ too, without a redirect
+            scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())
+        scope[GONE] = gone  # the request's own scope: a copy would be kept per parked call
 
         async def watched() -> Message:
             message = await receive()

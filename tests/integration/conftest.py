@@ -4,13 +4,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from channels.layers import BaseChannelLayer, InMemoryChannelLayer
+from channels.layers import BaseChannelLayer
 from fastmcp import Client
 from redis.asyncio import Redis
 
 from chat import runtime
 from chat.core.config import ChatConfig
 from chat.layer import Doorbells
+from chat.local_layer import LocalChannelLayer
 from chat.mcp_app import mcp
 from chat.services import ChatService
 from chat.state.base import ChatState
@@ -34,7 +35,7 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
         state: ChatState
         layer: BaseChannelLayer
         if request.param == "memory":
-            state, layer = MemoryChatState(config), InMemoryChannelLayer()
+            state, layer = MemoryChatState(config), LocalChannelLayer()
         else:
             from chat.redis_layer import PipelinedRedisChannelLayer
             from chat.state.redis import RedisChatState
