@@ -23,18 +23,28 @@ PREFIX = "mcpchat.wait"
 BUFFERS = ("channels", "receive_buffer")  # where the in-memory layer and channels_redis keep them
 
 
-class Doorbells:
-    def __init__(self, layer: BaseChannelLayer) -> None:
-        self.layer = layer
-        self.active: set[str] = set()  # channels of waits in progress in this process
+ANSWER_FIRST = 0.05  # seconds a ringer lets the waits it woke in this process answer first
 
-    async def new_channel(self) -> str:
-        """A fresh channel for one wait; only this process receives on it."""
+
+class Doorbells:
+    def __init__(self, layer: BaseChannelLayer, answer_first: float = ANSWER_FIRST) -> None:
+        self.layer = layer
+        self.answer_first = answer_first
+        # Channels of waits in progress in this process -> when their requests end.
+        self.active: dict[str, asyncio.Future[None] | None] = {}
+
+    async def new_channel(self, answered: asyncio.Future[None] | None = None) -> str:
+        """A fresh channel for one wait; only this process receives on it. `answered`
+        resolves once the wait's answer has gone out (its request has ended)."""
         channel = await self.layer.new_channel(prefix=PREFIX)
-        self.active.add(channel)
+        self.active[channel] = answered
         return channel
 
     async def ring(self, channels: Iterable[str]) -> None:
+        """Ring each channel; then give the waits this woke in this process a moment to
+        send their answers before the ringer goes on. On one event loop the ringer's own
+        reply would otherwise go out first, and its length add to every message's latency."""
+        answers: list[asyncio.Future[None]] = []
         for channel in channels:
             try:
                 await self.layer.send(channel, RING)
@@ -44,10 +54,15 @@ class Doorbells:
             except Exception:
                 # The change is in the log already; the waiter finds it on its next tick.
                 log.warning("could not ring a doorbell", exc_info=True)
+            answered = self.active.get(channel)
+            if answered is not None and not answered.done():
+                answers.append(answered)
+        if answers:
+            await asyncio.wait(answers, timeout=self.answer_first)
 
     def discard(self, channel: str) -> None:
         """Forget a finished wait's channel and any ring that came too late for it."""
-        self.active.discard(channel)
+        self.active.pop(channel, None)
         for held in self._buffers():
             held.pop(channel, None)
 

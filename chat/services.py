@@ -127,7 +127,7 @@ class ChatService:
         timeout = validation.wait_timeout(timeout, cfg.default_wait, cfg.max_wait)
         if self.closing:
             return WaitResult("timeout", hint=RESTARTING)
-        channel = await self.bells.new_channel()
+        channel = await self.bells.new_channel(gone)
         begin = asyncio.ensure_future(
             self.state.begin_wait(client_id, room_id, after, channel, receipts)
         )
