@@ -153,8 +153,8 @@ async def test_a_ring_that_comes_too_late_leaves_nothing_in_the_layer(
     channels: list[str] = []
     new_channel = svc.bells.new_channel
 
-    async def remember() -> str:
-        channels.append(await new_channel())
+    async def remember(answered: asyncio.Future[None] | None = None) -> str:
+        channels.append(await new_channel(answered))
         return channels[-1]
 
     async def ring_then_end(client_id: str, generation: int) -> None:
