@@ -4,8 +4,10 @@
 
 POST /__profile__/start begins a cProfile of the server's thread (where the event loop runs
 every request), POST /__profile__/stop?path=... writes it there. POST /__profile__/trace
-starts tracemalloc, /__profile__/snapshot?path=... writes a snapshot of what is allocated. Only the benchmark starts it:
-the steady state is profiled, not the imports and start-up a whole-process profile would show.
+starts tracemalloc, /__profile__/snapshot?path=... writes a snapshot of what is allocated,
+/__profile__/mallocstats prints the allocator's statistics to the server's log. Only the
+benchmark uses it: the steady state is profiled, not the imports and start-up a whole-process
+profile would show. Never serve it to anyone else.
 """
 
 from __future__ import annotations

@@ -33,3 +33,42 @@ def test_bench_runs_both_setups_and_loses_nothing() -> None:
     )
     assert flood, out
     assert int(flood.group(3)) > 0  # the default rate limit refused the flooder
+
+
+def test_bench_baseline_compares_with_a_bare_fastmcp_server() -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench", "--baseline", "--no-redis", "--no-flood"),
+            *("--pairs", "2", "--messages", "5", "--waiters", "20"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for row in (
+        "round trip p50 ms",
+        "1 pair p50 ms",
+        "server CPU ms/message",
+        "KB per parked wait",
+    ):
+        assert re.search(rf"^{row} +[\d.]+ +[\d.]+ +[\d.]+x  <= [\d.]+x", out, re.M), out
+    assert re.search(r"^RSS after load / idle +[\d.]+ +[\d.]+ +[\d.]+x", out, re.M), out
+    assert re.search(r"^burst of parked waits woken +20 +20$", out, re.M), out
+
+
+def test_the_profiler_breaks_a_message_down_by_package() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--units", "20", "--top", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"^server CPU per unit under cProfile: [\d.]+ ms", out, re.M), out
+    for group in ("chat core", "fastmcp", "daphne"):
+        assert re.search(rf"^  {group} +\d+ us +[\d.]+%$", out, re.M), out
