@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import fastmcp
 from django.conf import settings
 from fastmcp import FastMCP
 from fastmcp.apps import UI_EXTENSION_ID, AppConfig
@@ -80,6 +81,7 @@ Call leave_chat when you are done.
 Errors carry a code in structuredContent.error.code (e.g. unknown_client, mailbox_full).
 """
 
+fastmcp.settings.telemetry_mode = settings.FASTMCP_TELEMETRY_MODE  # read on every call
 # Strict: "30" is not a number and true is not a timeout, as the input schemas say.
 mcp = FastMCP(
     "mcpchat", instructions=INSTRUCTIONS, mask_error_details=True, strict_input_validation=True

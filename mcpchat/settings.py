@@ -188,5 +188,9 @@ MCPCHAT_ALLOWED_ORIGINS = env_list("MCPCHAT_ALLOWED_ORIGINS", "")
 # last entry is used). Unset, the peer address counts, as it must when clients connect directly.
 MCPCHAT_TRUSTED_PROXY_HEADER = os.environ.get("MCPCHAT_TRUSTED_PROXY_HEADER") or None
 MCPCHAT_AUTO_MIGRATE = env_bool("MCPCHAT_AUTO_MIGRATE", True)
+# FastMCP's OpenTelemetry spans cost a few percent of every call even with no exporter
+# (docs/PERFORMANCE.md): off unless the operator asks for them with FastMCP's own setting
+# (FASTMCP_TELEMETRY_MODE=native, or propagation_only).
+FASTMCP_TELEMETRY_MODE = os.environ.get("FASTMCP_TELEMETRY_MODE") or "off"
 # Staff see counts and labels only; display names appear in the monitor only when this is on.
 MCPCHAT_MONITOR_SHOW_NAMES = env_bool("MCPCHAT_MONITOR_SHOW_NAMES", False)

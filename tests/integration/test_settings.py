@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mcpchat.devserver import ROOT
 
 READ = (
@@ -62,3 +64,27 @@ def test_inconsistent_settings_stop_the_start_with_a_clear_message() -> None:
     done = settings_with({"MCPCHAT_DEFAULT_WAIT": "60", "MCPCHAT_MAX_WAIT": "30"})
     assert done.returncode != 0
     assert "MCPCHAT_DEFAULT_WAIT must not exceed MCPCHAT_MAX_WAIT" in done.stderr
+
+
+TELEMETRY = (
+    "import django, json; django.setup(); import fastmcp; from chat import mcp_app; "
+    "print(json.dumps(fastmcp.settings.telemetry_mode))"
+)
+
+
+@pytest.mark.parametrize(("given", "mode"), [(None, "off"), ("native", "native")])
+def test_fastmcp_spans_are_off_unless_asked_for(given: str | None, mode: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FASTMCP_")}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "mcpchat.settings"}
+    if given:
+        env["FASTMCP_TELEMETRY_MODE"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", TELEMETRY],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == mode
