@@ -23,11 +23,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import redis
 
 from bench.baseline import bare_figures, report_baseline, until_nobody_online
-from bench.scenarios import bare_round_trip, flood, parked_waiters, pct, rss_kb, run_pair
+from bench.scenarios import (
+    bare_round_trip,
+    cpu_seconds,
+    flood,
+    parked_waiters,
+    pct,
+    rss_kb,
+    run_pair,
+)
 from chat.runtime import RELEASE_EVERY
 from mcpchat.devserver import Server
 
@@ -39,10 +46,6 @@ BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6
 class Figures:
     setup: str
     rows: dict[str, float] = field(default_factory=dict)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
 def redis_counters(r: redis.Redis | None) -> tuple[int, float]:
@@ -170,9 +173,7 @@ def run_bare(workdir: Path, args: argparse.Namespace, cpus: set[int] | None) -> 
         workdir, app="bench.bare_server:application", ready_path="/ready", cpus=cpus
     ).start()
     try:
-        load = bare_figures(
-            bare.mcp_url, _pid(bare), args.pairs * 2, args.messages, args.waiters, cpu_seconds
-        )
+        load = bare_figures(bare.mcp_url, _pid(bare), args.pairs * 2, args.messages, args.waiters)
         return asyncio.run(load)
     finally:
         bare.stop()

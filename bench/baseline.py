@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
 
-from bench.scenarios import call, client, pct, rss_kb
+from bench.scenarios import call, client, cpu_seconds, pct, rss_kb, timed_calls
 
 # figure -> (the bare figure it is divided by, the target ratio or None)
 COMPARED = {
@@ -32,26 +31,21 @@ COMPARED = {
 
 
 async def bare_figures(
-    url: str, pid: int, callers: int, calls: int, parked: int, cpu: Any
+    url: str, pid: int, callers: int, calls: int, parked: int
 ) -> dict[str, float]:
-    """The bare server's figures; `cpu(pids)` reads CPU seconds as the main run does."""
+    """The bare server's figures, measured as the main run measures mcpchat's."""
     f: dict[str, float] = {"idle RSS MB": rss_kb(pid) / 1024}
     async with client(url, None) as c:
-        times = []
-        for _ in range(200):
-            start = time.perf_counter()
-            await call(c, "echo", text="ping")
-            times.append(time.perf_counter() - start)
-        f["echo p50 ms"] = pct(times, 50)
+        f["echo p50 ms"] = pct(await timed_calls(c, 200, "echo", text="ping"), 50)
 
     async def caller() -> None:
         async with client(url, None) as c:
             for i in range(calls):
                 await call(c, "echo", text=f"message {i}")
 
-    cpu0 = cpu([pid])
+    cpu0 = cpu_seconds([pid])
     await asyncio.gather(*(caller() for _ in range(callers)))
-    f["CPU ms/echo call"] = (cpu([pid]) - cpu0) * 1000 / (callers * calls)
+    f["CPU ms/echo call"] = (cpu_seconds([pid]) - cpu0) * 1000 / (callers * calls)
     f.update(await bare_parked(url, pid, parked))
     return f
 

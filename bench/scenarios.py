@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.raw_client import RawClient
 
 
@@ -26,14 +28,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
+async def timed_calls(c: RawClient, n: int, tool: str, **args: Any) -> list[float]:
+    """Seconds each of n calls of `tool`, one after another, took."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await call(c, tool, **args)
+        times.append(time.perf_counter() - start)
+    return times
+
+
 async def bare_round_trip(url: str, token: str | None, n: int) -> list[float]:
     async with client(url, token) as c:
         me = await call(c, "join_room", display_name="Probe")
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            await call(c, "get_status", client_id=me.client_id)
-            times.append(time.perf_counter() - start)
+        times = await timed_calls(c, n, "get_status", client_id=me.client_id)
         await call(c, "leave_chat", client_id=me.client_id)
     return times
 
@@ -84,6 +92,11 @@ async def run_pair(
         duplicated = len(arrived) - len(set(arrived))
         in_order = sum(1 for i, mid in enumerate(arrived, 1) if i == mid)
         return n - min(in_order, n), duplicated
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU the processes have used."""
+    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
 def rss_kb(pid: int) -> int:

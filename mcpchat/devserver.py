@@ -138,7 +138,7 @@ class Server:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.server} exited early:\n{self.log()}")
-        # Django answers: the page, or its redirect to https in production behind TLS.
+        # The app answers: mcpchat's login page (or its redirect to https in production).
         return http_status(self.base_url + self.ready_path) in (200, 301)
 
     def stop(self) -> None:

@@ -10,18 +10,25 @@ import sys
 from mcpchat.devserver import ROOT
 from tests.redis_server import require_redis
 
+SMALL = ("--pairs", "2", "--messages", "5", "--waiters", "20")
 
-def test_bench_runs_both_setups_and_loses_nothing() -> None:
-    require_redis()
+
+def run(module: str, *args: str, timeout: float = 600) -> str:
+    """Run a benchmark command; its output, once it has exited 0."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--pairs", "2", "--messages", "5", "--waiters", "20"],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    return done.stdout
+
+
+def test_bench_runs_both_setups_and_loses_nothing() -> None:
+    require_redis()
+    out = run("bench", *SMALL)
     assert re.search(r"^figure +1 process +2 processes \(Redis\) +ratio$", out, re.M)
     for row in ("lost", "duplicated"):
         assert re.search(rf"^{row} +0\.00 +0\.00$", out, re.M), out
@@ -36,18 +43,7 @@ def test_bench_runs_both_setups_and_loses_nothing() -> None:
 
 
 def test_bench_baseline_compares_with_a_bare_fastmcp_server() -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench", "--baseline", "--no-redis", "--no-flood"),
-            *("--pairs", "2", "--messages", "5", "--waiters", "20"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = run("bench", "--baseline", "--no-redis", "--no-flood", *SMALL, timeout=900)
     for row in (
         "round trip p50 ms",
         "1 pair p50 ms",
@@ -60,15 +56,7 @@ def test_bench_baseline_compares_with_a_bare_fastmcp_server() -> None:
 
 
 def test_the_profiler_breaks_a_message_down_by_package() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.profile", "--units", "20", "--top", "5"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = run("bench.profile", "--units", "20", "--top", "5")
     assert re.search(r"^server CPU per unit under cProfile: [\d.]+ ms", out, re.M), out
     for group in ("chat core", "fastmcp", "daphne"):
         assert re.search(rf"^  {group} +\d+ us +[\d.]+%$", out, re.M), out
