@@ -22,7 +22,7 @@ from redis.asyncio.client import Pipeline
 
 from chat.core.config import ChatConfig
 from chat.layer import Doorbells
-from chat.redis_layer import PipelinedRedisChannelLayer
+from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
 from chat.services import ChatService
 from chat.state.redis import RedisChatState
 
@@ -54,7 +54,7 @@ def count_round_trips() -> None:
 
 def process(config: ChatConfig) -> ChatService:
     state = RedisChatState(config, redis.asyncio.Redis.from_url(OPS_REDIS_URL))
-    layer = PipelinedRedisChannelLayer(hosts=[{"address": OPS_REDIS_URL, "socket_timeout": None}])
+    layer = PipelinedRedisChannelLayer(**layer_config(OPS_REDIS_URL))
     return ChatService(state, Doorbells(layer), config)
 
 
@@ -79,7 +79,9 @@ READY: list[int] = []
 
 async def measure(pairs: int, messages: int) -> Counter[str]:
     await redis.asyncio.Redis.from_url(OPS_REDIS_URL).flushdb()
-    config = ChatConfig()
+    # Lockstep goes faster than a person's send limit: the limits are not what is counted.
+    loose = {f"{kind}_{part}": 100_000 for kind in ("send", "wait") for part in ("rate", "burst")}
+    config = ChatConfig(**loose)  # type: ignore[arg-type]
     p0, p1 = process(config), process(config)
     talking = [asyncio.create_task(pair(p0, p1, n, messages)) for n in range(pairs)]
     while len(READY) < pairs and not any(t.done() for t in talking):

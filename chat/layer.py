@@ -20,7 +20,7 @@ RING = {"type": "chat.ring"}
 
 
 PREFIX = "mcpchat.wait"
-BUFFERS = ("channels", "receive_buffer")  # where the in-memory layer and channels_redis keep them
+BUFFERS = ("channels",)  # where our layers keep rings not yet received (chat/*_layer.py)
 
 
 ANSWER_FIRST = 0.05  # seconds a ringer lets the waits it woke in this process answer first
@@ -68,7 +68,7 @@ class Doorbells:
 
     def prune(self) -> int:
         """Drop rings that reached a channel after its wait ended (a sender read the doorbell
-        just before). Layers keep them until they expire, channels_redis forever."""
+        just before). The layers would keep them until they expire."""
         pruned = 0
         for held in self._buffers():
             for channel in [c for c in held if c.startswith(PREFIX) and c not in self.active]:

@@ -1,28 +1,68 @@
-"""channels_redis, with a send that costs one round trip instead of four.
+"""channels_redis, with a send in one round trip and a receive that never cancels Redis.
 
-`RedisChannelLayer.send` trims expired messages, counts the channel, adds the message and
-renews the key's expiry as four sequential commands. Doorbells are sent on the path of every
-message, so this layer sends the same four commands in one pipeline. The capacity check then
-counts before the add in the same round trip, so a full channel still refuses (ChannelFull);
-as upstream says of its own check, the list may leak slightly over capacity, which is fine.
+Sending: `RedisChannelLayer.send` trims expired messages, counts the channel, adds the message
+and renews the key's expiry as four sequential commands. Doorbells are sent on the path of
+every message, so this layer sends the same four commands in one pipeline. The capacity check
+then counts before the add in the same round trip, so a full channel still refuses
+(ChannelFull); as upstream says of its own check, the list may leak slightly over capacity.
+
+Receiving on process-local channels (`...!...`, every doorbell): upstream makes each
+`receive()` take turns holding one blocking `BZPOPMIN` on the process's key, with a clean-up
+script, a backup queue and a clean-up task around it (four round trips per message), and a
+receive cancelled mid-`BZPOPMIN` drops its connection and can lose a message (1-2 % in a
+race, measured). Every wait's tick cancels its receive. Here one task per process key pops
+the key, for as long as the layer lives, and hands each message to a `LocalChannelLayer`,
+where waits receive: one round trip per message, and a cancelled receive costs nothing and
+loses nothing (the local layer's contract). A process that dies loses the doorbells it had
+popped and not handed out; doorbells are hints, and its waits died with it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Any
 
 from channels.exceptions import ChannelFull
 from channels_redis.core import RedisChannelLayer
 
+from chat.layer import PREFIX
+from chat.local_layer import LocalChannelLayer
+
+log = logging.getLogger(__name__)
+RETRY_AFTER = 1.0  # seconds before a pump asks Redis again after an error
+# Doorbells not yet popped, per process: they share one key, and a burst rings every wait in
+# a process at once (upstream's default of 100 would refuse most of a burst's rings).
+DOORBELL_CAPACITY = 100_000
+
+
+def layer_config(url: str) -> dict[str, Any]:
+    """The layer's CONFIG for Redis at `url`: settings, the tests and the benchmark use it."""
+    return {
+        # No socket timeout: redis-py's would break a blocking pop that idles longer.
+        # A ring holds a connection only for its send; many can ring at once.
+        "hosts": [{"address": url, "socket_timeout": None, "max_connections": 1000}],
+        "prefix": "mcpchat.layer",
+        "channel_capacity": {f"{PREFIX}.*": DOORBELL_CAPACITY},
+    }
+
 
 class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Popped from Redis, not yet received: the same capacity and expiry per channel.
+        self.local = LocalChannelLayer(expiry=self.expiry, capacity=self.capacity)
+        self.channels = self.local.channels  # what Doorbells.discard and prune tidy
+        self._pumps: dict[str, asyncio.Task[None]] = {}  # process key -> its popping task
+
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         assert "__asgi_channel__" not in message
         non_local = channel
-        if "!" in channel:  # process-local: the owner's receive loop routes it by full name
+        if "!" in channel:  # process-local: the owner's pump routes it by full name
             message = {**message, "__asgi_channel__": channel}
             non_local = self.non_local_name(channel)
         key = self.prefix + non_local
@@ -39,3 +79,41 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             # Counted before the add: take it back out, as upstream would never have added it.
             await self.connection(index).zrem(key, body)
             raise ChannelFull()
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        if "!" not in channel:
+            return await super().receive(channel)  # type: ignore[no-any-return]
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        process_key = self.non_local_name(channel)
+        assert process_key.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        pump = self._pumps.get(process_key)
+        if pump is None or pump.done():
+            self._pumps[process_key] = asyncio.ensure_future(self._pump(process_key))
+        return await self.local.receive(channel)
+
+    async def _pump(self, process_key: str) -> None:
+        """Pop the process key's messages into the local layer, until cancelled."""
+        index, key = self.consistent_hash(process_key), self.prefix + process_key
+        while True:
+            try:
+                popped = await self.connection(index).bzpopmin(key, timeout=self.brpop_timeout)
+            except Exception:
+                log.warning("could not receive doorbells from Redis", exc_info=True)
+                await asyncio.sleep(RETRY_AFTER)
+                continue
+            if popped is None:
+                continue
+            message = self.deserialize(popped[1])
+            channel = message.pop("__asgi_channel__", process_key)
+            try:
+                await self.local.send(channel, message)
+            except ChannelFull:
+                log.debug("channel %s is full", channel)
+
+    async def close_pools(self) -> None:
+        for pump in self._pumps.values():
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):  # another loop's
+                pump.cancel()
+                await pump
+        self._pumps.clear()
+        await super().close_pools()

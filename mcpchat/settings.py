@@ -107,17 +107,12 @@ DATABASES = {"default": database(os.environ.get("DATABASE_URL"))}
 # processes share the chat state and ring each other's doorbells through Redis.
 MCPCHAT_REDIS_URL = os.environ.get("MCPCHAT_REDIS_URL") or None
 if MCPCHAT_REDIS_URL:
+    from chat.redis_layer import layer_config
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "chat.redis_layer.PipelinedRedisChannelLayer",
-            "CONFIG": {
-                # No socket timeout: redis-py's would break a receive that idles longer.
-                # A ring holds a connection only for its send; many can ring at once.
-                "hosts": [
-                    {"address": MCPCHAT_REDIS_URL, "socket_timeout": None, "max_connections": 1000}
-                ],
-                "prefix": "mcpchat.layer",
-            },
+            "CONFIG": layer_config(MCPCHAT_REDIS_URL),
         }
     }
 else:

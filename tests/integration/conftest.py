@@ -37,12 +37,12 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
         if request.param == "memory":
             state, layer = MemoryChatState(config), LocalChannelLayer()
         else:
-            from chat.redis_layer import PipelinedRedisChannelLayer
+            from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
             from chat.state.redis import RedisChatState
 
             client = Redis.from_url(url)
             state = RedisChatState(config, client)
-            layer = PipelinedRedisChannelLayer(hosts=[{"address": url, "socket_timeout": None}])
+            layer = PipelinedRedisChannelLayer(**layer_config(url))
             closers.extend([client.aclose, layer.close_pools])
         return ChatService(state, Doorbells(layer), config)
 
