@@ -27,6 +27,7 @@ import redis
 
 from bench.baseline import bare_figures, report_baseline, until_nobody_online
 from bench.scenarios import (
+    BENCH_REDIS_URL,
     bare_round_trip,
     cpu_seconds,
     flood,
@@ -36,10 +37,10 @@ from bench.scenarios import (
     run_pair,
 )
 from chat.runtime import RELEASE_EVERY
+from mcpchat.cli import SERVERS
 from mcpchat.devserver import Server
 
 FLOOD_PAIR_BURST = 20  # MCPCHAT_SEND_BURST's default
-BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 @dataclass
@@ -141,7 +142,9 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
                 os.sched_setaffinity(0, set(range(cores - 1)))
             args.bare = run_bare(Path(tmp) / "bare", args, server_cpus)
         settling = {**env, **SETTLE_ENV} if args.baseline else env
-        single = Server(Path(tmp) / "single", env=settling, cpus=server_cpus).start()
+        single = Server(
+            Path(tmp) / "single", env=settling, cpus=server_cpus, server=args.server
+        ).start()
         try:
             # --baseline: also the RSS once everyone has been reaped (the target is idle's).
             pid, settle = _pid(single), IDLE_TIMEOUT * 3 if args.baseline else 0
@@ -156,7 +159,9 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
         r = redis.Redis.from_url(BENCH_REDIS_URL)
         r.flushdb()
         shared = {**env, "MCPCHAT_REDIS_URL": BENCH_REDIS_URL, "DJANGO_SQLITE_PATH": f"{tmp}/db"}
-        cluster = [Server(Path(tmp) / f"p{i}", env=shared).start() for i in range(2)]
+        cluster = [
+            Server(Path(tmp) / f"p{i}", env=shared, server=args.server).start() for i in range(2)
+        ]
         try:
             urls, pids = [s.mcp_url for s in cluster], [_pid(s) for s in cluster]
             setup = "2 processes (Redis)"
@@ -170,7 +175,11 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
 
 def run_bare(workdir: Path, args: argparse.Namespace, cpus: set[int] | None) -> dict[str, float]:
     bare = Server(
-        workdir, app="bench.bare_server:application", ready_path="/ready", cpus=cpus
+        workdir,
+        app="bench.bare_server:application",
+        ready_path="/ready",
+        cpus=cpus,
+        server=args.server,
     ).start()
     try:
         load = bare_figures(bare.mcp_url, _pid(bare), args.pairs * 2, args.messages, args.waiters)
@@ -204,7 +213,7 @@ async def flooded(url: str, token: str | None, messages: int) -> dict[str, float
 def run_flood(args: argparse.Namespace, token: str | None) -> None:
     env = {"MCPCHAT_LOG_LEVEL": "WARNING", "MCPCHAT_TRUSTED_PROXY_HEADER": "X-Forwarded-For"}
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp), env=env, limits={}).start()  # the default limits
+        server = Server(Path(tmp), env=env, limits={}, server=args.server).start()  # default limits
         try:
             # The measured pair keeps within a person's limits: the default burst of 20
             # messages per client_id (lockstep goes faster than the steady 5 per second).
@@ -237,6 +246,12 @@ def main() -> int:
         action="store_true",
         help="also run the scenarios against a bare FastMCP server (bench/bare_server.py) and "
         "print mcpchat's figures as ratios to it; pins the servers to the last core",
+    )
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=SERVERS[0],
+        help=f"what serves the local servers (default {SERVERS[0]}, as `mcpchat serve`)",
     )
     args = parser.parse_args()
     token = os.environ.get("MCPCHAT_ACCESS_TOKEN")

@@ -20,8 +20,10 @@ import tempfile
 from pathlib import Path
 
 import httpx2
+import redis
 
-from bench.scenarios import call, client, run_pair
+from bench.scenarios import BENCH_REDIS_URL, call, client, run_pair
+from mcpchat.cli import SERVERS
 from mcpchat.devserver import LOOSE_LIMITS, Server
 
 # (group, a piece of the code file's path); the first match wins, in this order.
@@ -75,6 +77,9 @@ async def load(url: str, scenario: str, bare: bool, units: int) -> None:
 def profile(args: argparse.Namespace, out: Path) -> None:
     app = "bench.bare_server:application" if args.bare else "mcpchat.asgi:application"
     env = {"BENCH_PROFILED_APP": app, "MCPCHAT_LOG_LEVEL": "WARNING"}
+    if args.redis:
+        redis.Redis.from_url(args.redis).flushdb()
+        env["MCPCHAT_REDIS_URL"] = args.redis
     with tempfile.TemporaryDirectory() as tmp:
         ready = "/ready" if args.bare else "/admin/login/"
         server = Server(
@@ -129,7 +134,13 @@ def main() -> int:
     )
     parser.add_argument("--scenario", choices=["message", "call"], default="message")
     parser.add_argument("--bare", action="store_true", help="the bare FastMCP server (echo)")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+    parser.add_argument("--server", choices=SERVERS, default=SERVERS[0])
+    parser.add_argument(
+        "--redis",
+        nargs="?",
+        const=BENCH_REDIS_URL,
+        help=f"mcpchat on the Redis backend (default URL {BENCH_REDIS_URL}, flushed first)",
+    )
     parser.add_argument("--units", type=int, default=500, help="messages or calls (500)")
     parser.add_argument("--top", type=int, default=25, help="functions to list (25)")
     parser.add_argument("--out", type=Path, help="keep the profile here (pstats)")

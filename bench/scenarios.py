@@ -4,6 +4,7 @@ talk through different processes)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 import psutil
 
 from bench.raw_client import RawClient
+
+# The Redis database the benchmark's Redis-backed servers use (and flush).
+BENCH_REDIS_URL = os.environ.get("MCPCHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def client(url: str, token: str | None, address: str | None = None) -> RawClient:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import sys
+from types import FrameType
+from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
+APP = "mcpchat.asgi:application"
+SERVERS = ("uvicorn", "daphne")
+# How `serve` runs uvicorn (it picks uvloop and httptools, installed with mcpchat): as daphne
+# does, no access log and no trust in X-Forwarded-* (MCPCHAT_TRUSTED_PROXY_HEADER decides),
+# and the application's lifespan is required. UVICORN_FLAGS says the same to `python -m
+# uvicorn` (the test and benchmark servers, mcpchat/devserver.py).
+UVICORN_OPTIONS: dict[str, Any] = {"access_log": False, "proxy_headers": False, "lifespan": "on"}
+UVICORN_FLAGS = ["--no-access-log", "--no-proxy-headers", "--lifespan", "on"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,9 +29,16 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = commands.add_parser(
         "serve",
-        help="run the server (daphne) with the MCP endpoint at /mcp",
-        description="Run mcpchat under daphne. Pending migrations of the embedded SQLite "
-        "database apply themselves. Settings come from DJANGO_* and MCPCHAT_* variables.",
+        help="run the server with the MCP endpoint at /mcp",
+        description="Run mcpchat under uvicorn (or daphne). Pending migrations of the embedded "
+        "SQLite database apply themselves. Settings come from DJANGO_* and MCPCHAT_* variables.",
+    )
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="the ASGI server (default uvicorn, with uvloop and httptools: faster on every "
+        "figure of the benchmark; daphne serves the same application)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -35,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1024,
         help="listen backlog (default 1024; Twisted's own 50 resets bursts of new connections)",
+    )
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this inherited listening socket instead of binding --host and --port "
+        "(what --workers hands each process; systemd socket activation too)",
     )
 
     chat = commands.add_parser(
@@ -63,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers < 1:
             parser.error("--workers must be at least 1")
         if args.workers > 1:
+            if args.fd is not None:
+                parser.error("--fd serves one process on a socket; --workers binds its own")
             if not os.environ.get("MCPCHAT_REDIS_URL"):
                 parser.error(
                     "--workers above 1 needs MCPCHAT_REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
@@ -70,9 +97,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
             from mcpchat.workers import serve_workers
 
-            _announce(args.host, args.port, f"{args.workers} workers")
-            return serve_workers(args.host, args.port, args.backlog, args.workers)
-        return serve_daphne(args.host, args.port, args.backlog)
+            _announce(args.host, args.port, f"{args.workers} {args.server} workers")
+            return serve_workers(args.host, args.port, args.backlog, args.workers, args.server)
+        if args.fd is None:
+            _announce(args.host, args.port, f"one {args.server} process")
+        if args.server == "daphne":
+            return serve_daphne(args.host, args.port, args.backlog, args.fd)
+        return serve_uvicorn(args.host, args.port, args.backlog, args.fd)
     if args.command == "chat":
         from mcpchat_terminal import run_chat
 
@@ -87,14 +118,36 @@ def daphne_endpoint(host: str, port: int, backlog: int = 1024) -> str:
     return f"tcp:port={port}:interface={interface}:backlog={backlog}"
 
 
-def serve_daphne(host: str, port: int, backlog: int) -> int:
+def serve_daphne(host: str, port: int, backlog: int, fd: int | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mcpchat.settings")
     from daphne.cli import CommandLineInterface
 
-    _announce(host, port, "one process")
-    endpoint = daphne_endpoint(host, port, backlog)
-    CommandLineInterface().run(["-e", endpoint, "mcpchat.asgi:application"])
+    where = ["--fd", str(fd)] if fd is not None else ["-e", daphne_endpoint(host, port, backlog)]
+    CommandLineInterface().run([*where, APP])
     return 0
+
+
+def serve_uvicorn(host: str, port: int, backlog: int, fd: int | None = None) -> int:
+    import uvicorn
+
+    # Imported here, outside the event loop: it sets Django up and migrates (synchronous).
+    from mcpchat.asgi import application
+
+    config = uvicorn.Config(application, host=host, port=port, backlog=backlog, **UVICORN_OPTIONS)
+    # Not uvicorn's own `fd`: it opens the socket as AF_UNIX, and a TCP socket's addresses
+    # would then read as None (no client address for the limits).
+    sockets = [socket.socket(fileno=fd)] if fd is not None else None
+    # Uvicorn shuts down on SIGTERM or Ctrl-C, then raises the signal again under the handlers
+    # from before it ran. These make that a plain exit (0, as under daphne), instead of death
+    # by the signal or a KeyboardInterrupt traceback; before uvicorn runs they just stop.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_quietly)
+    uvicorn.Server(config).run(sockets=sockets)
+    return 0
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _announce(host: str, port: int, processes: str) -> None:

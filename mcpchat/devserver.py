@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mcpchat.cli import daphne_endpoint
+from mcpchat.cli import UVICORN_FLAGS, daphne_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,14 +83,15 @@ LOOSE_LIMITS = {
 
 @dataclass
 class Server:
-    """A daphne (or uvicorn) process serving mcpchat.asgi:application (or `app`)."""
+    """A uvicorn (or daphne) process serving mcpchat.asgi:application (or `app`), run the way
+    `mcpchat serve` runs it."""
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     limits: dict[str, str] = field(default_factory=lambda: dict(LOOSE_LIMITS))
     args: list[str] = field(default_factory=list)  # more command-line options for the server
     port: int = field(default_factory=free_port)
-    server: str = "daphne"  # or "uvicorn": the same ASGI application either way
+    server: str = "uvicorn"  # or "daphne": the same ASGI application either way
     app: str = "mcpchat.asgi:application"
     ready_path: str = "/admin/login/"  # answers 200 (or a redirect to https) once it serves
     cpus: set[int] | None = None  # pin the process to these cores (the benchmark)
@@ -106,7 +107,7 @@ class Server:
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / f"daphne-{self.port}.log"
+        return self.workdir / f"{self.server}-{self.port}.log"
 
     def start(self) -> Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,10 @@ class Server:
         log = self.log_path.open("ab")
         argv = {
             "daphne": ["-m", "daphne", "-e", daphne_endpoint("127.0.0.1", self.port)],
-            "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)],
+            "uvicorn": [
+                *("-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)),
+                *UVICORN_FLAGS,
+            ],
         }[self.server]
         self.proc = subprocess.Popen(
             [sys.executable, *argv, *self.args, self.app],

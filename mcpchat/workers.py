@@ -1,8 +1,9 @@
-"""`mcpchat serve --workers N`: N daphne processes accepting on one shared listening socket.
+"""`mcpchat serve --workers N`: N server processes accepting on one shared listening socket.
 
-The parent binds the port once and hands the socket to every worker (daphne --fd), so the
-kernel spreads connections over them; any request may land on any worker, which the Redis
-backend makes safe. A worker that dies is started again; SIGTERM or Ctrl-C stops them all.
+The parent binds the port once and hands the socket to every worker (`mcpchat serve --fd`,
+under uvicorn or daphne), so the kernel spreads connections over them; any request may land
+on any worker, which the Redis backend makes safe. A worker that dies is started again;
+SIGTERM or Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from types import FrameType
 RESTART_PAUSE = 1.0  # seconds before a crashed worker is started again (no tight crash loop)
 
 
-def serve_workers(host: str, port: int, backlog: int, workers: int) -> int:
+def serve_workers(host: str, port: int, backlog: int, workers: int, server: str) -> int:
     _migrate_once()  # here, not in every worker at once
     env = {**os.environ, "MCPCHAT_AUTO_MIGRATE": "0"}
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.create_server((host, port), family=family, backlog=backlog)
     listener.set_inheritable(True)
     fd = listener.fileno()
-    argv = [sys.executable, "-m", "daphne", "--fd", str(fd), "mcpchat.asgi:application"]
+    argv = [sys.executable, "-m", "mcpchat.cli", "serve", "--server", server, "--fd", str(fd)]
     procs = [subprocess.Popen(argv, pass_fds=[fd], env=env) for _ in range(workers)]
     stopping = False
 

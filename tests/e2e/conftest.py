@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from mcpchat.cli import SERVERS
 from mcpchat.devserver import Server
 from tests.redis_server import require_redis
 
@@ -38,7 +39,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[list[Server]]:
-    """Two daphne processes sharing one chat through the real Redis (its own, empty db)."""
+    """Two processes (as `mcpchat serve` runs them) sharing one chat through the real Redis
+    (its own, empty db)."""
     # One admin user database for both, as PostgreSQL would be in production.
     env = {"MCPCHAT_REDIS_URL": require_redis(), "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3")}
     servers = [Server(tmp_path / f"process-{i}", env=dict(env)) for i in range(2)]
@@ -51,10 +53,11 @@ def cluster(tmp_path: Path) -> Iterator[list[Server]]:
             srv.stop()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """A fresh daphne process (empty chat state) for each test."""
-    srv = Server(tmp_path).start()
+@pytest.fixture(params=SERVERS)
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A fresh server process (empty chat state) for each test, under each ASGI server that
+    `mcpchat serve` offers: the tests taking it run on uvicorn and on daphne."""
+    srv = Server(tmp_path, server=request.param).start()
     yield srv
     srv.stop()
 

@@ -18,6 +18,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
+from mcpchat.cli import SERVERS
 from mcpchat.devserver import Server, eventually
 from tests.e2e.clients import ChatClient, connect
 from tests.e2e.test_serving import INITIALIZE, post
@@ -30,7 +31,7 @@ async def waiting(client: ChatClient, client_id: str) -> bool:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "sessionless"])
-@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+@pytest.mark.parametrize("kind", SERVERS)
 async def test_a_wait_ends_soon_after_its_client_drops_the_connection(
     tmp_path: Path, kind: str, mode: str
 ) -> None:
@@ -56,7 +57,7 @@ async def _not(value: object) -> bool:
     return not await value  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+@pytest.mark.parametrize("kind", SERVERS)
 async def test_sigterm_answers_parked_waits_before_the_process_exits(
     tmp_path: Path, kind: str
 ) -> None:
@@ -108,7 +109,7 @@ def _answer(sock: socket.socket) -> bytes:
     return got
 
 
-@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+@pytest.mark.parametrize("kind", SERVERS)
 def test_a_big_body_is_refused_before_it_is_read(tmp_path: Path, kind: str) -> None:
     limit = 100_000
     server = Server(tmp_path, server=kind, env={"MCPCHAT_MAX_BODY_BYTES": str(limit)}).start()
@@ -193,9 +194,13 @@ async def test_limits_hold_across_processes_and_answer_with_a_code(tmp_path: Pat
             s.stop()
 
 
-async def test_logs_hold_no_chat_and_refusals_are_short_and_few(tmp_path: Path) -> None:
-    # The most verbose the server can be: daphne -v 2 (root logger at DEBUG) and ours at DEBUG.
-    server = Server(tmp_path, env={"MCPCHAT_LOG_LEVEL": "DEBUG"}, args=["-v", "2"]).start()
+@pytest.mark.parametrize("kind", SERVERS)
+async def test_logs_hold_no_chat_and_refusals_are_short_and_few(tmp_path: Path, kind: str) -> None:
+    # The most verbose the server can be: ours at DEBUG, and daphne -v 2 (root logger at
+    # DEBUG) or uvicorn's trace level (every ASGI message it passes).
+    loudest = {"daphne": ["-v", "2"], "uvicorn": ["--log-level", "trace"]}[kind]
+    env = {"MCPCHAT_LOG_LEVEL": "DEBUG"}
+    server = Server(tmp_path, env=env, args=loudest, server=kind).start()
     try:
         async with Client(server.mcp_url) as c:
             ann = (await c.call_tool("join_room", {"room_id": "r"})).structured_content

@@ -1,10 +1,11 @@
-"""How the server is run and reached: daphne and uvicorn, /mcp without redirects, the access
+"""How the server is run and reached: uvicorn and daphne, /mcp without redirects, the access
 token, the admin with its static files, idle reaping, and production-mode refusal."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mcpchat.devserver import ROOT, Server, http_status, wait_until
+from mcpchat.cli import SERVERS
+from mcpchat.devserver import ROOT, Server, free_port, http_status, wait_until
 from tests.e2e.clients import connect
 
 INITIALIZE = {
@@ -55,24 +57,15 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-async def test_uvicorn_serves_the_same_application(tmp_path: Path) -> None:
-    server = Server(tmp_path, server="uvicorn").start()
-    try:
-        async with connect("fastmcp", server.mcp_url) as a:
-            me = await a.call("enter_queue", display_name="Uvi")
-            assert me["status"] == "waiting"
-    finally:
-        server.stop()
-    log = server.log()
-    assert "Application startup complete" in log and "unsupported" not in log
-    assert "MCP endpoint stopped" in log and "Application shutdown complete" in log
-
-
-async def test_daphne_ends_the_mcp_lifespan_on_shutdown(server: Server) -> None:
+async def test_the_mcp_lifespan_starts_and_ends_with_the_server(server: Server) -> None:
     async with connect("fastmcp", server.mcp_url) as a:
         await a.call("enter_queue", display_name="Early")
     server.stop()
-    assert "MCP endpoint started" in server.log() and "MCP endpoint stopped" in server.log()
+    log = server.log()
+    assert "MCP endpoint started" in log and "MCP endpoint stopped" in log
+    if server.server == "uvicorn":  # uvicorn sends the ASGI lifespan, which McpMount answers
+        assert "Application startup complete" in log and "unsupported" not in log
+        assert "Application shutdown complete" in log
 
 
 def test_mcp_is_served_without_redirects(server: Server) -> None:
@@ -197,3 +190,27 @@ async def test_mcp_refuses_foreign_hosts_and_origins_before_any_tool_runs(
             assert me["status"] == "waiting" and me["position"] == 1  # Eve never got queued
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", [None, *SERVERS])
+async def test_mcpchat_serve_runs_on_a_fresh_database_and_stops_cleanly(
+    tmp_path: Path, kind: str | None
+) -> None:
+    """The README's command as it is (None: the default server), then each --server."""
+    port = free_port()
+    env = {**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "fresh.sqlite3")}
+    argv = ["serve", "--port", str(port)] + (["--server", kind] if kind else [])
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcpchat.cli", *argv], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_status(f"{base}/admin/login/") == 200, 60, "mcpchat serve")
+        async with connect("fastmcp", f"{base}/mcp") as a:
+            assert (await a.call("enter_queue", display_name="Fresh"))["status"] == "waiting"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    said = (tmp_path / "serve.log").read_text()
+    assert f"one {kind or SERVERS[0]} process" in said and "MCP endpoint stopped" in said

@@ -1,4 +1,4 @@
-"""`mcpchat serve --workers 2`: two daphne processes on one port, kept running."""
+"""`mcpchat serve --workers 2`: two processes on one port (uvicorn or daphne), kept running."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
+from mcpchat.cli import SERVERS
 from mcpchat.devserver import ROOT, free_port, http_status, wait_until
 from tests.e2e.clients import connect
 from tests.redis_server import require_redis
@@ -19,16 +21,22 @@ def workers_of(parent: subprocess.Popen[bytes]) -> list[int]:
     return [p.pid for p in psutil.Process(parent.pid).children() if p.is_running()]
 
 
-async def test_workers_share_one_port_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", SERVERS)
+async def test_workers_share_one_port_and_a_dead_one_is_replaced(tmp_path: Path, kind: str) -> None:
     port = free_port()
     env = {
         **os.environ,
         "MCPCHAT_REDIS_URL": require_redis(),
         "DJANGO_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        # Each worker knows its clients' addresses (an inherited socket's family is kept):
+        # the third new client_id from this address is refused.
+        "MCPCHAT_ADDRESS_IDENTITY_RATE": "1",
+        "MCPCHAT_ADDRESS_IDENTITY_BURST": "2",
     }
     log = (tmp_path / "serve.log").open("wb")
+    argv = ["serve", "--port", str(port), "--workers", "2", "--server", kind]
     parent = subprocess.Popen(
-        [sys.executable, "-m", "mcpchat.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "mcpchat.cli", *argv],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -41,6 +49,7 @@ async def test_workers_share_one_port_and_a_dead_one_is_replaced(tmp_path: Path)
         async with connect("fastmcp", f"{url}/mcp") as a, connect("fastmcp", f"{url}/mcp") as b:
             ann = (await a.call("enter_queue", display_name="Ann"))["client_id"]
             ben = (await b.call("enter_queue", display_name="Ben"))["client_id"]
+            assert "Too many" in await b.fail("enter_queue", display_name="Third")
             os.kill(first[0], signal.SIGKILL)  # a worker crashes
             replaced = wait_until(
                 lambda: len(w := workers_of(parent)) == 2 and first[0] not in w and w, 60
