@@ -62,6 +62,24 @@ RELEASE_EVERY = 30.0  # seconds: a collection of a large heap pauses the event l
 _released_at = 0.0
 
 
+# Collect the young generation every 10,000 new objects instead of 700, the middle one every
+# 20 of those, and the whole heap only every 100 of those (CPython: 700, 10, 10).
+GC_THRESHOLDS = (10_000, 20, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Once started. A parked wait is some hundreds of objects, so with many parked the heap
+    holds hundreds of thousands of young ones, and each full collection walked them all and
+    the whole start-up (Django, FastMCP, every module: some 170,000 objects) with them, about
+    0.1-0.2 s at a time, many times in a burst of calls. `gc.freeze` leaves what start-up built
+    out of every later collection (it lives as long as the process), and the thresholds make
+    collections rarer; measured in docs/PERFORMANCE.md. Cycles are still collected, and the
+    sweeper runs a full collection after reaping (`release_memory`)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def release_memory() -> bool:
     """Hand freed memory back to the system: Python's collector frees cycles, then glibc's
     malloc_trim returns free pages, which neither does by itself. At most every

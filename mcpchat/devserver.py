@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mcpchat.cli import UVICORN_FLAGS, daphne_endpoint
+from mcpchat.cli import daphne_endpoint, uvicorn_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +123,7 @@ class Server:
             "daphne": ["-m", "daphne", "-e", daphne_endpoint("127.0.0.1", self.port)],
             "uvicorn": [
                 *("-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)),
-                *UVICORN_FLAGS,
+                *uvicorn_flags(bool(env.get("MCPCHAT_REDIS_URL"))),
             ],
         }[self.server]
         self.proc = subprocess.Popen(

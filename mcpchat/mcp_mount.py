@@ -25,7 +25,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
-from chat.runtime import service, sweep_forever
+from chat.runtime import service, sweep_forever, tune_garbage_collector
 
 log = logging.getLogger("chat.mcp")
 
@@ -118,6 +118,7 @@ class McpMount:
                 self._cap_sessions()
                 if self.on_start is not None:
                     await self.on_start()
+                tune_garbage_collector()  # started: what exists now lives as long as we do
                 sweeper = asyncio.create_task(sweep_forever(), name="mcpchat-sweeper")
                 stack.callback(sweeper.cancel)
                 self._ready.set_result(None)
