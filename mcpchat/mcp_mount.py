@@ -75,12 +75,27 @@ class McpMount:
                 gone.set_result(None)
             return message
 
+        answered = False
+
+        async def answer_once(message: Message) -> None:
+            # The MCP SDK answers a notification (202) before it hands it on, and if the
+            # session it belongs to closed meanwhile it answers again, with an error. Daphne
+            # drops that second answer; uvicorn raises, which would log a traceback. The first
+            # answer stands.
+            nonlocal answered
+            if answered:
+                log.debug("dropped a second answer to one request")
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
         post = scope.get("method") == "POST"
         if post:
             self._posts += 1
             self._no_posts.clear()
         try:
-            await self.app(scope, watched, send)
+            await self.app(scope, watched, answer_once)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             # The MCP SDK raises these, after answering, when the session a request belongs to
             # closed meanwhile (its client sent DELETE or vanished): nobody is left to tell.
