@@ -15,20 +15,16 @@ APP = "mcpchat.asgi:application"
 SERVERS = ("uvicorn", "daphne")
 
 
-def uvicorn_options(redis: bool) -> dict[str, Any]:
+def uvicorn_options() -> dict[str, Any]:
     """How `serve` runs uvicorn: as daphne does, no access log and no trust in X-Forwarded-*
-    (MCPCHAT_TRUSTED_PROXY_HEADER decides), and the application's lifespan is required. The
-    event loop is uvloop (uvicorn's "auto", installed with mcpchat) for the in-memory
-    backend, and asyncio's own on Redis, where redis-py's client served about half the
-    messages per second on uvloop (docs/PERFORMANCE.md). `uvicorn_flags` says the same to
-    `python -m uvicorn` (the test and benchmark servers, mcpchat/devserver.py)."""
-    loop = "asyncio" if redis else "auto"
-    return {"access_log": False, "proxy_headers": False, "lifespan": "on", "loop": loop}
+    (MCPCHAT_TRUSTED_PROXY_HEADER decides), and the application's lifespan is required; the
+    event loop is uvicorn's "auto" (uvloop, installed with mcpchat). `uvicorn_flags` says the
+    same to `python -m uvicorn` (the test and benchmark servers, mcpchat/devserver.py)."""
+    return {"access_log": False, "proxy_headers": False, "lifespan": "on", "loop": "auto"}
 
 
-def uvicorn_flags(redis: bool) -> list[str]:
-    flags = ["--no-access-log", "--no-proxy-headers", "--lifespan", "on"]
-    return [*flags, "--loop", "asyncio" if redis else "auto"]
+def uvicorn_flags() -> list[str]:
+    return ["--no-access-log", "--no-proxy-headers", "--lifespan", "on", "--loop", "auto"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         "--server",
         choices=SERVERS,
         default="uvicorn",
-        help="the ASGI server (default uvicorn, with httptools and uvloop, asyncio's own loop "
-        "with MCPCHAT_REDIS_URL: faster in the benchmark; daphne serves the same application)",
+        help="the ASGI server (default uvicorn, with httptools and uvloop: faster in the "
+        "benchmark; daphne serves the same application)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -139,13 +135,11 @@ def serve_daphne(host: str, port: int, backlog: int, fd: int | None = None) -> i
 
 def serve_uvicorn(host: str, port: int, backlog: int, fd: int | None = None) -> int:
     import uvicorn
-    from django.conf import settings
 
     # Imported here, outside the event loop: it sets Django up and migrates (synchronous).
     from mcpchat.asgi import application
 
-    options = uvicorn_options(bool(settings.MCPCHAT_REDIS_URL))
-    config = uvicorn.Config(application, host=host, port=port, backlog=backlog, **options)
+    config = uvicorn.Config(application, host=host, port=port, backlog=backlog, **uvicorn_options())
     # Not uvicorn's own `fd`: it opens the socket as AF_UNIX, and a TCP socket's addresses
     # would then read as None (no client address for the limits).
     sockets = [socket.socket(fileno=fd)] if fd is not None else None

@@ -123,7 +123,7 @@ class Server:
             "daphne": ["-m", "daphne", "-e", daphne_endpoint("127.0.0.1", self.port)],
             "uvicorn": [
                 *("-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)),
-                *uvicorn_flags(bool(env.get("MCPCHAT_REDIS_URL"))),
+                *uvicorn_flags(),
             ],
         }[self.server]
         self.proc = subprocess.Popen(
