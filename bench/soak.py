@@ -99,6 +99,23 @@ def check(record: Record) -> list[str]:
     return problems[:20]
 
 
+def tracebacks(logs: str) -> list[str]:
+    """Each distinct traceback in the servers' logs, shortened to the line before it, its last
+    frames and the exception it ends with: the part that says what went wrong."""
+    found: dict[str, str] = {}
+    lines = logs.splitlines()
+    for at, line in enumerate(lines):
+        if not line.startswith("Traceback"):
+            continue
+        end = at + 1
+        while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
+            end += 1
+        raised = lines[end] if end < len(lines) else "(the log ends inside it)"
+        before = lines[at - 1] if at else ""
+        found.setdefault(raised, "\n".join([before, *lines[at:end][-8:], raised]))
+    return list(found.values())[:5]
+
+
 async def run(args: argparse.Namespace, servers: list[Server]) -> int:
     urls, pids = [s.mcp_url for s in servers], [s.proc.pid for s in servers if s.proc]
     fresh_kb = sum(rss_kb(p) for p in pids)
@@ -124,9 +141,7 @@ async def run(args: argparse.Namespace, servers: list[Server]) -> int:
     if after_kb > idle_kb * 1.10:
         problems.append(f"memory {after_kb} KB is more than 10 % above idle ({idle_kb} KB)")
     logs = "".join(s.log() for s in servers)
-    if "Traceback" in logs:
-        at = logs.index("Traceback")
-        problems.append("a server logged a traceback:\n" + logs[max(0, at - 300) : at + 1500])
+    problems += [f"a server logged a traceback:\n{t}" for t in tracebacks(logs)]
     print(f"soak: {args.chatters} chatters for {load_s:.0f} s on {len(servers)} process(es)")
     print(f"  messages accepted {len(record.sent)}, receipts {len(record.received)}")
     print(

@@ -15,16 +15,34 @@ APP = "mcpchat.asgi:application"
 SERVERS = ("uvicorn", "daphne")
 
 
+# How long an idle keep-alive connection stays open. Uvicorn's own 5 s is exactly httpx's
+# client-side expiry (the FastMCP and Python SDK clients), so a client reusing a connection as
+# the server closes it lost the request (a ReadError, about one call in a thousand in the
+# soak). Longer than the clients' (httpx 5 s, Node's fetch 4 s) and than a proxy's idle pool
+# (nginx 60 s, AWS ALB 60 s): the client or proxy always closes first. Daphne keeps idle
+# connections for 60 s (Twisted's default).
+KEEP_ALIVE_SECONDS = 75
+
+
 def uvicorn_options() -> dict[str, Any]:
     """How `serve` runs uvicorn: as daphne does, no access log and no trust in X-Forwarded-*
     (MCPCHAT_TRUSTED_PROXY_HEADER decides), and the application's lifespan is required; the
     event loop is uvicorn's "auto" (uvloop, installed with mcpchat). `uvicorn_flags` says the
     same to `python -m uvicorn` (the test and benchmark servers, mcpchat/devserver.py)."""
-    return {"access_log": False, "proxy_headers": False, "lifespan": "on", "loop": "auto"}
+    return {
+        "access_log": False,
+        "proxy_headers": False,
+        "lifespan": "on",
+        "loop": "auto",
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
 
 
 def uvicorn_flags() -> list[str]:
-    return ["--no-access-log", "--no-proxy-headers", "--lifespan", "on", "--loop", "auto"]
+    return [
+        *("--no-access-log", "--no-proxy-headers", "--lifespan", "on", "--loop", "auto"),
+        *("--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

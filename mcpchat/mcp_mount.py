@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 import anyio
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
@@ -100,6 +101,11 @@ class McpMount:
             # The MCP SDK raises these, after answering, when the session a request belongs to
             # closed meanwhile (its client sent DELETE or vanished): nobody is left to tell.
             log.debug("a request outlived its MCP session")
+        except ClientDisconnect:
+            # The client left while its request body was still arriving (a crash, a killed
+            # agent). Uvicorn calls the app before the body is in, daphne after, so only
+            # uvicorn shows it; the MCP SDK lets it through. Nobody is left to answer.
+            log.debug("a client left before its request body arrived")
         finally:
             if not gone.done():
                 gone.set_result(None)

@@ -3,11 +3,13 @@ token, the admin with its static files, idle reaping, and production-mode refusa
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -100,6 +102,26 @@ def test_idle_mcp_sessions_are_closed(tmp_path: Path) -> None:
 def test_admin_and_its_static_files_are_served(server: Server) -> None:
     assert http_status(f"{server.base_url}/admin/login/") == 200
     assert http_status(f"{server.base_url}/static/admin/css/base.css") == 200
+
+
+def test_an_idle_keep_alive_connection_outlives_the_clients_own_expiry(server: Server) -> None:
+    """httpx (the FastMCP and Python SDK clients) reuses an idle connection for up to 5 s and
+    Node's fetch for 4 s. A server closing at the same moment loses the request a client sends
+    as it closes: the server must keep idle connections longer than the clients do."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", "/admin/login/")
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200
+        opened = conn.sock
+        time.sleep(8)  # the idle time itself is what is tested, not a wait for a condition
+        conn.request("GET", "/admin/login/")  # on the same connection: it was not closed
+        second = conn.getresponse()
+        second.read()
+        assert second.status == 200 and conn.sock is opened
+    finally:
+        conn.close()
 
 
 def test_access_token_is_required_when_set(tmp_path: Path) -> None:
