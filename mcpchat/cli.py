@@ -18,10 +18,10 @@ SERVERS = ("uvicorn", "daphne")
 
 # How long an idle keep-alive connection stays open. Uvicorn's own 5 s is exactly httpx's
 # client-side expiry (the FastMCP and Python SDK clients), so a client reusing a connection as
-# the server closes it lost the request (a ReadError, about one call in a thousand in the
-# soak). Longer than the clients' (httpx 5 s, Node's fetch 4 s) and than a proxy's idle pool
-# (nginx 60 s, AWS ALB 60 s): the client or proxy always closes first. Daphne keeps idle
-# connections for 60 s (Twisted's default).
+# the server closed it lost the request (a ReadError: 14 in a two-minute Redis soak). Longer
+# than the clients' (httpx 5 s, Node's fetch 4 s) and than a proxy's idle pool (nginx, AWS
+# ALB: 60 s), so the client or proxy always closes first. Daphne closes idle connections
+# after 60 s (Twisted's default).
 KEEP_ALIVE_SECONDS = 75
 
 
@@ -30,8 +30,9 @@ def server_allocator() -> dict[str, str]:
     CPython's pymalloc. Pymalloc keeps a 1 MiB arena for as long as one object in it lives,
     and a load leaves survivors scattered over most arenas: after 1,000 parked waits and 50
     pairs, RSS stayed 1.6x idle. Under malloc the sweeper's malloc_trim (chat/runtime.py)
-    hands the freed pages back (1.07x), at no CPU cost the benchmark could see. Only with
-    glibc, where malloc_trim exists; an operator's own PYTHONMALLOC wins."""
+    hands the freed pages back (1.07x), for about a tenth more CPU per call (measured in
+    docs/PERFORMANCE.md). Only with glibc, where malloc_trim exists; an operator's own
+    PYTHONMALLOC wins (PYTHONMALLOC=pymalloc keeps CPython's)."""
     if platform.libc_ver()[0] != "glibc" or os.environ.get("PYTHONMALLOC"):
         return {}
     return {"PYTHONMALLOC": "malloc"}
