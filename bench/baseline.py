@@ -89,7 +89,12 @@ def report_baseline(mcpchat: dict[str, float], bare: dict[str, float]) -> None:
         mine, theirs = mcpchat.get(name), bare.get(bare_name)
         if mine is None or theirs is None:
             continue
-        ratio = mine / theirs if theirs else float("nan")
+        if mine <= 0 or theirs <= 0:
+            # RSS that did not grow: too few parked calls to show past what the allocator
+            # already held (PYTHONMALLOC=malloc reuses what earlier scenarios freed).
+            print(f"{name:28}{mine:>12.2f}{theirs:>12.2f}  too few to measure (use more)")
+            continue
+        ratio = mine / theirs
         goal = f"<= {target}x" + ("" if ratio <= target else " (missed)") if target else ""
         print(f"{name:28}{mine:>12.2f}{theirs:>12.2f}{ratio:>8.2f}x  {goal}")
     idle, after = mcpchat.get("idle RSS MB"), mcpchat.get("RSS after load MB")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
 import socket
 import sys
@@ -23,28 +22,6 @@ SERVERS = ("uvicorn", "daphne")
 # ALB: 60 s), so the client or proxy always closes first. Daphne closes idle connections
 # after 60 s (Twisted's default).
 KEEP_ALIVE_SECONDS = 75
-
-
-def server_allocator() -> dict[str, str]:
-    """The environment that picks the server's memory allocator: glibc's malloc instead of
-    CPython's pymalloc. Pymalloc keeps a 1 MiB arena for as long as one object in it lives,
-    and a load leaves survivors scattered over most arenas: after 1,000 parked waits and 50
-    pairs, RSS stayed 1.6x idle. Under malloc the sweeper's malloc_trim (chat/runtime.py)
-    hands the freed pages back (1.07x), for about a tenth more CPU per call (measured in
-    docs/PERFORMANCE.md). Only with glibc, where malloc_trim exists; an operator's own
-    PYTHONMALLOC wins (PYTHONMALLOC=pymalloc keeps CPython's)."""
-    if platform.libc_ver()[0] != "glibc" or os.environ.get("PYTHONMALLOC"):
-        return {}
-    return {"PYTHONMALLOC": "malloc"}
-
-
-def _under_server_allocator(argv: list[str]) -> None:
-    """CPython picks its allocator as it starts, so only a new interpreter can change it: run
-    this same command again (the same process id) under `server_allocator`, once."""
-    allocator = server_allocator()
-    if allocator:
-        command = [sys.executable, "-m", "mcpchat.cli", *argv]
-        os.execve(sys.executable, command, {**os.environ, **allocator})
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -132,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
-        _under_server_allocator(sys.argv[1:] if argv is None else argv)
         if args.workers < 1:
             parser.error("--workers must be at least 1")
         if args.workers > 1:

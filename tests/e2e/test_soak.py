@@ -12,6 +12,9 @@ from mcpchat.devserver import ROOT
 from tests.redis_server import require_redis
 
 
+# Four to five minutes each (a warm-up, two minutes of load, reaping twice, memory settling):
+# past the suite's default timeout of 300 s on a loaded machine.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_a_two_minute_soak_loses_nothing_and_leaves_nothing(backend: str) -> None:
     extra = []
