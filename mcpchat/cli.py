@@ -39,10 +39,13 @@ def uvicorn_options() -> dict[str, Any]:
 
 
 def uvicorn_flags() -> list[str]:
-    return [
-        *("--no-access-log", "--no-proxy-headers", "--lifespan", "on", "--loop", "auto"),
-        *("--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)),
-    ]
+    """`uvicorn_options` as uvicorn's command line: `--no-<name>` for an option turned off,
+    `--<name> <value>` for the rest."""
+    flags: list[str] = []
+    for name, value in uvicorn_options().items():
+        flag = name.replace("_", "-")
+        flags += [f"--no-{flag}"] if value is False else [f"--{flag}", str(value)]
+    return flags
 
 
 def main(argv: list[str] | None = None) -> int:
