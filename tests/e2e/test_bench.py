@@ -10,7 +10,8 @@ import sys
 from mcpchat.devserver import ROOT
 from tests.redis_server import require_redis
 
-SMALL = ("--pairs", "2", "--messages", "5", "--waiters", "20")
+PAIRS = ("--pairs", "2", "--messages", "5")
+SMALL = (*PAIRS, "--waiters", "20")
 PARKED = 400
 
 
@@ -46,7 +47,7 @@ def test_bench_runs_both_setups_and_loses_nothing() -> None:
 def test_bench_baseline_compares_with_a_bare_fastmcp_server() -> None:
     # Enough parked waits for their memory to show in RSS: 20 can fit in what the allocator
     # already holds (under PYTHONMALLOC=malloc they did), and the figure would be zero.
-    small = (*SMALL[:-1], str(PARKED))
+    small = (*PAIRS, "--waiters", str(PARKED))
     out = run("bench", "--baseline", "--no-redis", "--no-flood", *small, timeout=900)
     for row in (
         "round trip p50 ms",
