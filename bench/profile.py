@@ -3,6 +3,7 @@
     uv run python -m bench.profile                    # mcpchat, one pair exchanging messages
     uv run python -m bench.profile --scenario call    # mcpchat, get_status calls one by one
     uv run python -m bench.profile --bare             # the bare FastMCP server, echo calls
+    uv run python -m bench.profile --redis --pairs 50 --units 2500   # 50 pairs at once
 
 It starts the server under bench/profiled.py, warms it up, profiles N units of the scenario
 and prints the server's own CPU time per unit by package (self time, so the groups add up),
@@ -60,9 +61,10 @@ def group_of(filename: str) -> str:
     return "builtins" if filename == "~" else "other Python"
 
 
-async def load(url: str, scenario: str, bare: bool, units: int) -> None:
-    if scenario == "message":
-        await run_pair((url, url), None, units, [])
+async def load(url: str, scenario: str, bare: bool, units: int, pairs: int = 1) -> None:
+    if scenario == "message":  # `units` messages in all, shared by the pairs
+        each = max(1, units // pairs)
+        await asyncio.gather(*(run_pair((url, url), None, each, []) for _ in range(pairs)))
         return
     async with client(url, None) as c:
         if bare:
@@ -93,7 +95,7 @@ def profile(args: argparse.Namespace, out: Path) -> None:
         try:
             asyncio.run(load(server.mcp_url, args.scenario, args.bare, 50))  # warm up
             httpx2.post(f"{server.base_url}/__profile__/start")
-            asyncio.run(load(server.mcp_url, args.scenario, args.bare, args.units))
+            asyncio.run(load(server.mcp_url, args.scenario, args.bare, args.units, args.pairs))
             httpx2.post(f"{server.base_url}/__profile__/stop", params={"path": str(out)})
         finally:
             server.stop()
@@ -142,6 +144,9 @@ def main() -> int:
         help=f"mcpchat on the Redis backend (default URL {BENCH_REDIS_URL}, flushed first)",
     )
     parser.add_argument("--units", type=int, default=500, help="messages or calls (500)")
+    parser.add_argument(
+        "--pairs", type=int, default=1, help="pairs exchanging the messages at once (1)"
+    )
     parser.add_argument("--top", type=int, default=25, help="functions to list (25)")
     parser.add_argument("--out", type=Path, help="keep the profile here (pstats)")
     args = parser.parse_args()

@@ -3,6 +3,8 @@ after the window; existing chats go on past a cap. On Redis they hold across pro
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from chat.core.errors import RateLimited, ServerFull
@@ -120,3 +122,25 @@ async def test_a_full_room_or_queue_cap_refuses_only_newcomers(make_service: Mak
         await two.enter_queue(ben, None)
     assert "queue" in full.value.message
     assert (await one.enter_queue(None, "Cid")).status == "matched"  # a newcomer pairs at once
+
+
+async def test_a_crowd_behind_one_address_gets_exactly_the_burst(
+    make_service: MakeService,
+) -> None:
+    # Many people behind one address (a NAT, an agent host) sending at the same moment
+    # through two processes: the limit counts each of them once, no more and no fewer.
+    one, two = processes(make_service, address_send_rate=1 / 60, address_send_burst=100)
+    senders = []
+    for i in range(150):
+        senders.append((await one.join_room(f"room-{i}", "Ann")).client_id)
+        await two.join_room(f"room-{i}", "Ben")
+
+    async def send(i: int, sender: str) -> bool:
+        try:
+            await (one, two)[i % 2].send(sender, None, f"hi {i}", address="203.0.113.9")
+        except RateLimited:
+            return False
+        return True
+
+    sent = await asyncio.gather(*(send(i, ann) for i, ann in enumerate(senders)))
+    assert sum(sent) == 100
