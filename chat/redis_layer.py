@@ -6,6 +6,10 @@ every message, so this layer sends the same four commands in one pipeline. The c
 then counts before the add in the same round trip, so a full channel still refuses
 (ChannelFull); as upstream says of its own check, the list may leak slightly over capacity.
 
+A ring for a wait in this very process (its channel carries this layer's prefix) goes
+straight to the local layer, with no round trip at all: in a cluster of N processes, one ring
+in N; with a single Redis-backed process, every one.
+
 Receiving on process-local channels (`...!...`, every doorbell): upstream makes each
 `receive()` take turns holding one blocking `BZPOPMIN` on the process's key, with a clean-up
 script, a backup queue and a clean-up task around it (four round trips per message), and a
@@ -33,6 +37,7 @@ from chat.local_layer import LocalChannelLayer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = 1.0  # seconds before a pump asks Redis again after an error
+CANCEL_AGAIN = 0.5  # seconds before a pump that ignored a cancel (closing) is cancelled again
 # Doorbells not yet popped, per process: they share one key, and a burst rings every wait in
 # a process at once (upstream's default of 100 would refuse most of a burst's rings).
 DOORBELL_CAPACITY = 100_000
@@ -56,11 +61,15 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         self.local = LocalChannelLayer(expiry=self.expiry, capacity=self.capacity)
         self.channels = self.local.channels  # what Doorbells.discard and prune tidy
         self._pumps: dict[str, asyncio.Task[None]] = {}  # process key -> its popping task
+        self._closing = False
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         assert "__asgi_channel__" not in message
+        if "!" in channel and self.non_local_name(channel).endswith(self.client_prefix + "!"):
+            await self.local.send(channel, message)  # a wait in this process: Redis not needed
+            return
         non_local = channel
         if "!" in channel:  # process-local: the owner's pump routes it by full name
             message = {**message, "__asgi_channel__": channel}
@@ -94,7 +103,7 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
     async def _pump(self, process_key: str) -> None:
         """Pop the process key's messages into the local layer, until cancelled."""
         index, key = self.consistent_hash(process_key), self.prefix + process_key
-        while True:
+        while not self._closing:
             try:
                 popped = await self.connection(index).bzpopmin(key, timeout=self.brpop_timeout)
             except Exception:
@@ -111,9 +120,14 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
                 log.debug("channel %s is full", channel)
 
     async def close_pools(self) -> None:
+        self._closing = True
         for pump in self._pumps.values():
             with contextlib.suppress(asyncio.CancelledError, RuntimeError):  # another loop's
-                pump.cancel()
-                await pump
+                # A cancel that lands while redis-py is still connecting can be swallowed
+                # (seen in tests); the pump then sees `_closing` once its pop returns.
+                while not pump.done():
+                    pump.cancel()
+                    await asyncio.wait([pump], timeout=CANCEL_AGAIN)
         self._pumps.clear()
+        self._closing = False
         await super().close_pools()

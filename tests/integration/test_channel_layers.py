@@ -123,3 +123,26 @@ async def test_flush_forgets_everything() -> None:
     await layer.send(channel, RING)
     await layer.flush()
     assert layer.channels == {}
+
+
+async def test_a_ring_for_a_wait_in_this_process_skips_redis() -> None:
+    from redis.asyncio import Redis
+
+    from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
+
+    url = require_redis()
+    here = PipelinedRedisChannelLayer(**layer_config(url))
+    there = PipelinedRedisChannelLayer(**layer_config(url))  # another process's layer
+    redis = Redis.from_url(url)
+    try:
+        mine, theirs = await here.new_channel(PREFIX), await there.new_channel(PREFIX)
+        await here.send(mine, RING)
+        await here.send(theirs, RING)
+        assert not await redis.exists(here.prefix + here.non_local_name(mine))
+        assert await redis.exists(here.prefix + here.non_local_name(theirs))
+        assert await here.receive(mine) == RING
+        assert await there.receive(theirs) == RING
+    finally:
+        await redis.aclose()
+        await here.close_pools()
+        await there.close_pools()
