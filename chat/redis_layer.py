@@ -67,15 +67,13 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         assert isinstance(message, dict), "message is not a dict"
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         assert "__asgi_channel__" not in message
-        if "!" in channel and self.non_local_name(channel).endswith(self.client_prefix + "!"):
+        local, non_local = "!" in channel, self.non_local_name(channel)
+        if local and self._ours(non_local):
             await self.local.send(channel, message)  # a wait in this process: Redis not needed
             return
-        non_local = channel
-        if "!" in channel:  # process-local: the owner's pump routes it by full name
+        if local:  # another process's: its pump routes it by full name
             message = {**message, "__asgi_channel__": channel}
-            non_local = self.non_local_name(channel)
         key = self.prefix + non_local
-        local = "!" in channel
         index = self.consistent_hash(channel) if local else next(self._send_index_generator)
         now, body = time.time(), self.serialize(message)  # serialized once: random prefix
         pipe = self.connection(index).pipeline(transaction=False)
@@ -94,11 +92,15 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             return await super().receive(channel)  # type: ignore[no-any-return]
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         process_key = self.non_local_name(channel)
-        assert process_key.endswith(self.client_prefix + "!"), "Wrong client prefix"
+        assert self._ours(process_key), "Wrong client prefix"
         pump = self._pumps.get(process_key)
         if pump is None or pump.done():
             self._pumps[process_key] = asyncio.ensure_future(self._pump(process_key))
         return await self.local.receive(channel)
+
+    def _ours(self, process_key: str) -> bool:
+        """Whether a process-local channel's key is this layer's own (this process's)."""
+        return process_key.endswith(self.client_prefix + "!")
 
     async def _pump(self, process_key: str) -> None:
         """Pop the process key's messages into the local layer, until cancelled."""
@@ -122,7 +124,10 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
     async def close_pools(self) -> None:
         self._closing = True
         for pump in self._pumps.values():
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):  # another loop's
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):  # a closed loop's
+                pump.cancel()
+                if pump.get_loop() is not asyncio.get_running_loop():
+                    continue  # another loop's: it can only stop when that loop runs
                 # A cancel that lands while redis-py is still connecting can be swallowed
                 # (seen in tests); the pump then sees `_closing` once its pop returns.
                 while not pump.done():
