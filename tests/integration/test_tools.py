@@ -106,6 +106,28 @@ async def test_wrong_types_and_missing_arguments_get_validation_errors(client: C
     assert "after" in await error(client, "wait_for_message", client_id="c", after=-1)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"timeout": "0"},
+        {"timeout": False},
+        {"after": "0"},
+        {"after": 0.0},
+        {"after": False},
+        {"receipts": 0},
+        {"receipts": "false"},
+    ],
+)
+async def test_values_the_schema_does_not_allow_are_refused_not_coerced(
+    client: Client[Any], args: dict[str, Any]
+) -> None:
+    """A lax validator would take each of these for what it resembles and answer normally."""
+    me = await call(client, "join_room", display_name="Ann")
+    wait = {"client_id": me["client_id"], "timeout": 0, **args}  # lax: answers at once
+    assert next(iter(args)) in await error(client, "wait_for_message", **wait)
+    assert "message" in await error(client, "send_message", client_id=me["client_id"], message=5)
+
+
 async def test_internal_errors_are_masked_and_logged(
     client: Client[Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
