@@ -65,3 +65,15 @@ def test_the_profiler_breaks_a_message_down_by_package() -> None:
     assert re.search(r"^server CPU per unit under cProfile: [\d.]+ ms", out, re.M), out
     for group in ("chat core", "fastmcp", "uvicorn, h11, httptools"):  # as `mcpchat serve`
         assert re.search(rf"^  {group} +\d+ us +[\d.]+%$", out, re.M), out
+
+
+def test_redis_ops_counts_round_trips_and_compares_cpu_with_in_memory() -> None:
+    require_redis()
+    out = run("bench.redis_ops", "--messages", "20")
+    trips = re.search(r"^  round trips +([\d.]+)$", out, re.M)
+    assert trips and float(trips.group(1)) > 0, out
+    assert re.search(r"^  MGET +[\d.]+$", out, re.M), out  # loads are counted inside pipelines
+    out = run("bench.redis_ops", "--cpu", "--messages", "20")
+    for backend in ("Redis", "in-memory"):
+        line = rf"^{backend} +CPU +[\d.]+ ms/message, send -> wait returns p50 +[\d.]+ ms$"
+        assert re.search(line, out, re.M), out
