@@ -57,8 +57,9 @@ class RedisChatState:
 
     async def _run(self, use_case: Callable[[SliceEngine], T], **load: object) -> T:
         """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace."""
+        known: dict[str, str | None] = {}
         for attempt in range(ATTEMPTS):
-            s: Slice = await self.store.load(**load)  # type: ignore[arg-type]
+            s: Slice = await self.store.load(**load, known=known)  # type: ignore[arg-type]
             try:
                 result = use_case(s.engine)
             except Exception:
@@ -69,6 +70,7 @@ class RedisChatState:
                 continue
             if await self.store.commit(s):
                 return result
+            known = s.current  # what the commit found: the next attempt starts from it
             await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
         raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
 

@@ -26,15 +26,19 @@ MISSING, DELETE, SAME = "~missing", "~delete", "~same"
 # KEYS: the compared keys, then keys whose expiry is refreshed, then keys of derived updates.
 # ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]]}
 # ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write.
+# Returns 1 once written; if any compared value differs, writes nothing and returns what the
+# compared keys hold now, so the caller's next attempt need not read them again.
 COMMIT = """
 local h = cjson.decode(ARGV[1])
 local n = h.n
+local now, differs = {}, false
 for i = 1, n do
-  local now = redis.call('GET', KEYS[i])
-  if now == false then
-    if ARGV[1 + i] ~= '~missing' then return 0 end
-  elseif now ~= ARGV[1 + i] then return 0 end
+  local v = redis.call('GET', KEYS[i])
+  if v == false then v = '~missing' end
+  now[i] = v
+  if v ~= ARGV[1 + i] then differs = true end
 end
+if differs then return now end
 for i = 1, n do
   local new = ARGV[1 + n + i]
   if new == '~delete' then redis.call('DEL', KEYS[i])
@@ -76,7 +80,8 @@ class Commits:
         self.commit_script = redis.register_script(COMMIT)
 
     async def commit(self, s: Slice) -> bool:
-        """Write what the use case changed, if nothing loaded changed meanwhile."""
+        """Write what the use case changed, if nothing loaded changed meanwhile; if something
+        did, keep what the compared keys hold now in `s.current`."""
         k, world, ops = self.keys, s.engine, []
         compared: list[tuple[str, str | None, str]] = []
         for cid, old, ident, new in _changes(s.ids, world.identities, codec.dump_identity):
@@ -100,7 +105,14 @@ class Commits:
         ops += self._counters(world)
         written = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
         ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(written)]  # kept while used
-        return await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
+        landed = await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
+        if isinstance(landed, list):
+            s.current = {
+                key: None if value in (MISSING, MISSING.encode()) else _text(value)
+                for (key, _, _), value in zip(compared, landed, strict=True)
+            }
+            return False
+        return bool(landed)
 
     def _counters(self, world: ChatEngine) -> list[list[Any]]:
         k, ops = self.keys, []
@@ -117,7 +129,7 @@ class Commits:
 
     async def _run(
         self, compared: list[tuple[str, str | None, str]], touch: list[str], ops: list[list[Any]]
-    ) -> bool:
+    ) -> int | list[bytes | str]:
         keys = [key for key, _, _ in compared] + touch
         index: dict[str, int] = {}
         for op in ops:
@@ -129,7 +141,7 @@ class Commits:
         args = [header]
         args += [MISSING if old is None else old for _, old, _ in compared]
         args += [new for _, _, new in compared]
-        return bool(await self.commit_script(keys=keys, args=args))
+        return await self.commit_script(keys=keys, args=args)  # type: ignore[no-any-return]
 
 
 def _changes(
@@ -141,3 +153,7 @@ def _changes(
         obj = now.get(key)
         new = dump(obj) if obj is not None else DELETE
         yield key, loaded.get(key), obj, SAME if new == loaded.get(key) else new
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw

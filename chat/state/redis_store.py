@@ -55,6 +55,7 @@ class Slice:
     has_queue: bool = False
     has_serial: bool = False
     touch: set[str] = field(default_factory=set)  # rooms of loaded identities, not loaded
+    current: dict[str, str | None] = field(default_factory=dict)  # key -> value, if refused
 
 
 class RedisStore:
@@ -85,11 +86,13 @@ class RedisStore:
         follow: bool = True,
         members: bool = True,
         count: bool = False,
+        known: dict[str, str | None] | None = None,
     ) -> Slice:
         """The slice these name, closed over links: identities' rooms (unless not `follow`,
         when they are only kept alive), rooms' members (unless not `members`), the queue's
-        people."""
-        k, engine = self.keys, self.new_engine()
+        people. Keys in `known` (what a refused commit found) are taken from there, unread:
+        a stale one only makes the commit refuse again."""
+        k, engine, known = self.keys, self.new_engine(), known or {}
         s = Slice(engine)
         named_ids, named_rooms = {i for i in ids if i}, {r for r in rooms if r}
         if follow:
@@ -102,10 +105,10 @@ class RedisStore:
             first.zcard(k.seen)
             first.hlen(k.labels)
             names += ["online", "rooms_open"]
-        if queue:
+        if queue and k.queue not in known:
             first.get(k.queue)
             names.append("queue")
-        if serial:
+        if serial and k.serial not in known:
             first.get(k.serial)
             names.append("serial")
         if labels:
@@ -114,20 +117,22 @@ class RedisStore:
         if idle_before is not None:
             first.zrangebyscore(k.seen, "-inf", idle_before, start=0, num=500)
             names.append("idle")
-        if id_list or room_list:
-            first.mget([k.ident(i) for i in id_list] + [k.room(r) for r in room_list])
+        wanted = [k.ident(i) for i in id_list] + [k.room(r) for r in room_list]
+        unknown = [key for key in wanted if key not in known]
+        if unknown:
+            first.mget(unknown)
             names.append("objects")
-        got = dict(zip(names, await first.execute(), strict=True))
+        got = dict(zip(names, await first.execute(), strict=True)) if names else {}
         if count:
             engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
-        objects = got.get("objects") or []
+        objects = _merge(wanted, known, unknown, got.get("objects"))
         got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
         if queue:
-            s.has_queue, s.queue = True, _text(got["queue"])
+            s.has_queue, s.queue = True, _text(known.get(k.queue, got.get("queue")))
             queued = dict(json.loads(s.queue)) if s.queue else {}
         if serial:
-            s.has_serial, s.serial = True, _text(got["serial"])
+            s.has_serial, s.serial = True, _text(known.get(k.serial, got.get("serial")))
             engine.room_serial = int(s.serial or 0)
         want_ids, want_rooms = self._absorb(
             s, id_list, got.get("ids"), room_list, got.get("rooms"), follow, members
@@ -137,18 +142,28 @@ class RedisStore:
         want_ids -= {"", *s.ids}
         want_rooms -= {"", *s.rooms}
         while want_ids or want_rooms:
-            want_ids, want_rooms = await self._fetch(s, want_ids, want_rooms, follow, members)
+            want_ids, want_rooms = await self._fetch(
+                s, want_ids, want_rooms, follow, members, known
+            )
         self._repair(s, queued)
         engine.loaded_people, engine.loaded_rooms = len(engine.identities), len(engine.rooms)
         return s
 
     async def _fetch(
-        self, s: Slice, ids: set[str], rooms: set[str], follow: bool, members: bool
+        self,
+        s: Slice,
+        ids: set[str],
+        rooms: set[str],
+        follow: bool,
+        members: bool,
+        known: dict[str, str | None],
     ) -> tuple[set[str], set[str]]:
-        """One round trip: fetch these; return the links they name that are not loaded yet."""
+        """One round trip (none if all are `known`): fetch these; return the links they name
+        that are not loaded yet."""
         id_list, room_list = sorted(ids - set(s.ids)), sorted(rooms - set(s.rooms))
         keys = [self.keys.ident(i) for i in id_list] + [self.keys.room(r) for r in room_list]
-        raw = await self.redis.mget(keys) if keys else []
+        unknown = [key for key in keys if key not in known]
+        raw = _merge(keys, known, unknown, await self.redis.mget(unknown) if unknown else [])
         return self._absorb(
             s, id_list, raw[: len(id_list)], room_list, raw[len(id_list) :], follow, members
         )
@@ -229,6 +244,19 @@ class RedisStore:
                     Bucket(start, data.get("messages", 0), data.get("online", 0))
                 )
         return activity
+
+
+def _merge(
+    keys: list[str],
+    known: dict[str, str | None],
+    fetched_keys: list[str],
+    fetched: list[bytes | str | None] | None,
+) -> list[bytes | str | None]:
+    """The values of `keys`, in order: from `known`, else from what was fetched."""
+    if not known:
+        return list(fetched or [])
+    got = dict(zip(fetched_keys, fetched or [], strict=True))
+    return [known[key] if key in known else got[key] for key in keys]
 
 
 def _text(raw: bytes | str | None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from channels.exceptions import ChannelFull
@@ -76,6 +77,57 @@ async def test_two_processes_sweeping_at_once_tell_the_partner_once(redis: Redis
     assert [(e.event, e.sender, e.reason) for e in entries if e.event == "left"] == [
         ("left", "Ghost", "idle")
     ]
+
+
+class CountingReads:
+    """A Redis client that counts the values read through it (MGET, pipelined reads)."""
+
+    def __init__(self, inner: Redis) -> None:
+        self.inner, self.reads = inner, 0
+
+    def pipeline(self, **options: Any) -> Any:
+        pipe = self.inner.pipeline(**options)
+        execute = pipe.execute
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.reads += len(pipe.command_stack)
+            return await execute(*args, **kwargs)
+
+        pipe.execute = counted
+        return pipe
+
+    async def mget(self, keys: list[str]) -> Any:
+        self.reads += 1
+        return await self.inner.mget(keys)
+
+
+async def test_a_commit_refused_by_another_process_retries_without_reading_again(
+    redis: Redis,
+) -> None:
+    p0, p1 = process(redis), process(redis)
+    ann = (await p1.join_room("refused", "Ann", None)).value.client_id
+    ben = (await p1.join_room("refused", "Ben", None)).value.client_id
+    counting = CountingReads(redis)
+    p0.store.redis = counting  # type: ignore[assignment]
+    load, reads_per_load = p0.store.load, []
+
+    async def load_then_ben_sends(**args: Any) -> Any:
+        before = counting.reads
+        s = await load(**args)
+        reads_per_load.append(counting.reads - before)
+        if len(reads_per_load) == 1:  # lands between Ann's load and her commit
+            await p1.send(ben, None, "from Ben", None)
+        return s
+
+    p0.store.load = load_then_ben_sends  # type: ignore[method-assign]
+    await p0.send(ann, None, "from Ann", None)
+    assert len(reads_per_load) == 2 and reads_per_load[0] > 0  # refused once, then landed
+    assert reads_per_load[1] == 0  # the retry ran on what the refused commit found
+    got = {}
+    for who in (ann, ben):
+        entries = (await p1.begin_wait(who, None, None, "bell", False)).value.entries
+        got[who] = [e.text for e in entries or () if e.kind == "message"]
+    assert got == {ann: ["from Ben"], ben: ["from Ann"]}  # both, once each
 
 
 async def test_what_a_crashed_cluster_left_behind_is_repaired_on_load(redis: Redis) -> None:
