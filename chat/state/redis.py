@@ -67,11 +67,16 @@ class RedisChatState:
                 # core may have met a half-updated world. Only a current slice's error counts.
                 if await self.store.is_current(s):
                     raise
+                known = {}  # read it all again: what the last refusal found may be the cause
                 continue
             if await self.store.commit(s):
                 return result
-            known = s.current  # what the commit found: the next attempt starts from it
-            await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
+            pause = random.random() * 0.001 * min(attempt, 20)  # spread repeated retries
+            # What the refused commit found is a good start only for going again at once:
+            # after a pause others have likely written, and a retry on stale values would
+            # lose to every fresh one (starving under contention). So only the first retry.
+            known = s.current if not pause else {}
+            await asyncio.sleep(pause)
         raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
 
     async def enter_queue(

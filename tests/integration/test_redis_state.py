@@ -130,6 +130,28 @@ async def test_a_commit_refused_by_another_process_retries_without_reading_again
     assert got == {ann: ["from Ben"], ben: ["from Ann"]}  # both, once each
 
 
+async def test_a_use_case_that_fails_on_what_a_refusal_found_reads_everything_again(
+    redis: Redis,
+) -> None:
+    state = process(redis)
+    ann = (await state.join_room("stale", "Ann", None)).value.client_id
+    await state.join_room("stale", "Ben", None)
+    commit = state.store.commit
+
+    async def refused_once_with_a_stale_view(s: Any) -> bool:
+        if not refused:
+            refused.append(s)
+            s.current = {state.store.keys.ident(ann): None}  # "Ann is gone": not so
+            return False
+        return await commit(s)
+
+    refused: list[Any] = []
+    state.store.commit = refused_once_with_a_stale_view  # type: ignore[method-assign]
+    # On that view the core says "unknown client_id"; Redis says otherwise, so it reads again.
+    sent = await asyncio.wait_for(state.send(ann, None, "still here", None), 30)
+    assert refused and sent.value.recipients == 1
+
+
 async def test_what_a_crashed_cluster_left_behind_is_repaired_on_load(redis: Redis) -> None:
     state = process(redis)
     ann = (await state.join_room("r", "Ann", None)).value.client_id
