@@ -46,3 +46,8 @@ def dump_room(room: Room) -> str:
 
 def load_room(raw: str | bytes) -> Room:
     return Room(**json.loads(raw))
+
+
+def text(raw: bytes | str | None) -> str | None:
+    """A value as Redis returned it (bytes), as the text it was stored as."""
+    return raw.decode() if isinstance(raw, bytes) else raw

@@ -69,14 +69,13 @@ class RedisChatState:
                     raise
                 known = {}  # read it all again: what the last refusal found may be the cause
                 continue
-            if await self.store.commit(s):
+            # What a refused commit finds is a good start only for going again at once, which
+            # only the first retry does: after a pause others have likely written, and a retry
+            # on stale values would lose to every fresh one (starving under contention).
+            if await self.store.commit(s, current=attempt == 0):
                 return result
-            pause = random.random() * 0.001 * min(attempt, 20)  # spread repeated retries
-            # What the refused commit found is a good start only for going again at once:
-            # after a pause others have likely written, and a retry on stale values would
-            # lose to every fresh one (starving under contention). So only the first retry.
-            known = s.current if not pause else {}
-            await asyncio.sleep(pause)
+            known = s.current  # empty unless asked for
+            await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
         raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
 
     async def enter_queue(

@@ -24,10 +24,11 @@ T = TypeVar("T")
 MISSING, DELETE, SAME = "~missing", "~delete", "~same"
 
 # KEYS: the compared keys, then keys whose expiry is refreshed, then keys of derived updates.
-# ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]]}
+# ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]],
+#           "cur": whether a refusal returns the compared keys' values}
 # ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write.
-# Returns 1 once written; if any compared value differs, writes nothing and returns what the
-# compared keys hold now, so the caller's next attempt need not read them again.
+# Returns 1 once written; if any compared value differs, writes nothing and returns 0 or (with
+# "cur") what the compared keys hold now, so the caller's next attempt need not read them.
 COMMIT = """
 local h = cjson.decode(ARGV[1])
 local n = h.n
@@ -38,7 +39,10 @@ for i = 1, n do
   now[i] = v
   if v ~= ARGV[1 + i] then differs = true end
 end
-if differs then return now end
+if differs then
+  if h.cur then return now end
+  return 0
+end
 for i = 1, n do
   local new = ARGV[1 + n + i]
   if new == '~delete' then redis.call('DEL', KEYS[i])
@@ -79,9 +83,9 @@ class Commits:
         self.keys, self.ttl = keys, ttl
         self.commit_script = redis.register_script(COMMIT)
 
-    async def commit(self, s: Slice) -> bool:
-        """Write what the use case changed, if nothing loaded changed meanwhile; if something
-        did, keep what the compared keys hold now in `s.current`."""
+    async def commit(self, s: Slice, current: bool = False) -> bool:
+        """Write what the use case changed, if nothing loaded changed meanwhile. If something
+        did and `current` is asked for, keep what the compared keys hold now in `s.current`."""
         k, world, ops = self.keys, s.engine, []
         compared: list[tuple[str, str | None, str]] = []
         for cid, old, ident, new in _changes(s.ids, world.identities, codec.dump_identity):
@@ -105,11 +109,12 @@ class Commits:
         ops += self._counters(world)
         written = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
         ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(written)]  # kept while used
-        landed = await self._run(compared, sorted(k.room(r) for r in s.touch), ops)
+        landed = await self._run(compared, sorted(k.room(r) for r in s.touch), ops, current)
         if isinstance(landed, list):
+            values = (codec.text(value) for value in landed)
             s.current = {
-                key: None if value in (MISSING, MISSING.encode()) else _text(value)
-                for (key, _, _), value in zip(compared, landed, strict=True)
+                key: None if value == MISSING else value
+                for (key, _, _), value in zip(compared, values, strict=True)
             }
             return False
         return bool(landed)
@@ -128,7 +133,11 @@ class Commits:
         return ops
 
     async def _run(
-        self, compared: list[tuple[str, str | None, str]], touch: list[str], ops: list[list[Any]]
+        self,
+        compared: list[tuple[str, str | None, str]],
+        touch: list[str],
+        ops: list[list[Any]],
+        current: bool,
     ) -> int | list[bytes | str]:
         keys = [key for key, _, _ in compared] + touch
         index: dict[str, int] = {}
@@ -137,8 +146,8 @@ class Commits:
                 index[op[1]] = len(keys) + 1
                 keys.append(op[1])
             op[1] = index[op[1]]
-        header = json.dumps({"n": len(compared), "t": len(touch), "ttl": self.ttl, "ops": ops})
-        args = [header]
+        header = {"n": len(compared), "t": len(touch), "ttl": self.ttl, "ops": ops, "cur": current}
+        args = [json.dumps(header)]
         args += [MISSING if old is None else old for _, old, _ in compared]
         args += [new for _, _, new in compared]
         return await self.commit_script(keys=keys, args=args)  # type: ignore[no-any-return]
@@ -153,7 +162,3 @@ def _changes(
         obj = now.get(key)
         new = dump(obj) if obj is not None else DELETE
         yield key, loaded.get(key), obj, SAME if new == loaded.get(key) else new
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw

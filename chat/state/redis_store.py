@@ -129,16 +129,16 @@ class RedisStore:
         got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
         if queue:
-            s.has_queue, s.queue = True, _text(known.get(k.queue, got.get("queue")))
+            s.has_queue, s.queue = True, codec.text(known.get(k.queue, got.get("queue")))
             queued = dict(json.loads(s.queue)) if s.queue else {}
         if serial:
-            s.has_serial, s.serial = True, _text(known.get(k.serial, got.get("serial")))
+            s.has_serial, s.serial = True, codec.text(known.get(k.serial, got.get("serial")))
             engine.room_serial = int(s.serial or 0)
         want_ids, want_rooms = self._absorb(
             s, id_list, got.get("ids"), room_list, got.get("rooms"), follow, members
         )
-        want_ids |= set(queued) | {_text(i) or "" for i in got.get("idle") or ()}
-        want_rooms |= {_text(r) or "" for r in got.get("labels") or () if r}
+        want_ids |= set(queued) | {codec.text(i) or "" for i in got.get("idle") or ()}
+        want_rooms |= {codec.text(r) or "" for r in got.get("labels") or () if r}
         want_ids -= {"", *s.ids}
         want_rooms -= {"", *s.rooms}
         while want_ids or want_rooms:
@@ -185,7 +185,7 @@ class RedisStore:
             self.room_hint.clear()
             self.member_hint.clear()
         for client_id, raw in zip(id_list, raw_ids or (), strict=True):
-            s.ids[client_id] = _text(raw)
+            s.ids[client_id] = codec.text(raw)
             self.room_hint.pop(client_id, None)
             if raw is not None:
                 ident = s.engine.identities[client_id] = codec.load_identity(raw)
@@ -193,7 +193,7 @@ class RedisStore:
                     self.room_hint[client_id] = ident.room_id
                     (next_rooms if follow else s.touch).add(ident.room_id)
         for room_id, raw in zip(room_list, raw_rooms or (), strict=True):
-            s.rooms[room_id] = _text(raw)
+            s.rooms[room_id] = codec.text(raw)
             self.member_hint.pop(room_id, None)
             if raw is not None:
                 room = s.engine.rooms[room_id] = codec.load_room(raw)
@@ -228,7 +228,7 @@ class RedisStore:
         if not loaded:
             return True
         now = await self.redis.mget([key for key, _ in loaded])
-        return all(_text(n) == v for n, (_, v) in zip(now, loaded, strict=True))
+        return all(codec.text(n) == v for n, (_, v) in zip(now, loaded, strict=True))
 
     async def activity(self, now: float) -> Activity:
         """The monitor's rolling figures, from every process's counters."""
@@ -239,7 +239,7 @@ class RedisStore:
             pipe.hgetall(self.keys.activity(start))
         for start, raw in zip(starts, await pipe.execute(), strict=True):
             if raw:
-                data = {_text(key): int(value) for key, value in raw.items()}
+                data = {codec.text(key): int(value) for key, value in raw.items()}
                 activity.buckets.append(
                     Bucket(start, data.get("messages", 0), data.get("online", 0))
                 )
@@ -257,7 +257,3 @@ def _merge(
         return list(fetched or [])
     got = dict(zip(fetched_keys, fetched or [], strict=True))
     return [known[key] if key in known else got[key] for key in keys]
-
-
-def _text(raw: bytes | str | None) -> str | None:
-    return raw.decode() if isinstance(raw, bytes) else raw
