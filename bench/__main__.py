@@ -159,8 +159,11 @@ def run_local(args: argparse.Namespace, token: str | None) -> list[Figures]:
         r = redis.Redis.from_url(BENCH_REDIS_URL)
         r.flushdb()
         shared = {**env, "MCPCHAT_REDIS_URL": BENCH_REDIS_URL, "DJANGO_SQLITE_PATH": f"{tmp}/db"}
+        # --baseline: both on the servers' core, as the single process was. Unpinned they would
+        # inherit this generator's affinity and share its core instead.
         cluster = [
-            Server(Path(tmp) / f"p{i}", env=shared, server=args.server).start() for i in range(2)
+            Server(Path(tmp) / f"p{i}", env=shared, cpus=server_cpus, server=args.server).start()
+            for i in range(2)
         ]
         try:
             urls, pids = [s.mcp_url for s in cluster], [_pid(s) for s in cluster]

@@ -78,6 +78,20 @@ async def test_messages_per_address_are_limited_across_client_ids(
     await recovers(lambda: two.send(ann, None, "later", address="203.0.113.9"))
 
 
+async def test_a_send_refused_by_its_address_limit_lands_nowhere(
+    make_service: MakeService,
+) -> None:
+    one, two = processes(make_service, address_send_rate=1 / 60, address_send_burst=1)
+    ann, ben = await pair(one)
+    await one.send(ben, None, "admitted", address="203.0.113.9")
+    with pytest.raises(RateLimited):
+        await two.send(ben, None, "refused", address="203.0.113.9")
+    with pytest.raises(RateLimited):  # the limit answers first, whatever else is wrong
+        await two.send("no-such-client", None, "refused too", address="203.0.113.9")
+    got = (await one.wait(ann, timeout=0)).items
+    assert [i.text for i in got if i.kind == "message"] == ["admitted"]
+
+
 async def test_new_client_ids_per_address_are_limited(make_service: MakeService) -> None:
     one, two = processes(make_service, address_identity_rate=600.0, address_identity_burst=2)
     await one.enter_queue(None, "A", address="203.0.113.9")
