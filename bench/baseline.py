@@ -17,7 +17,7 @@ import asyncio
 import json
 import time
 
-from bench.scenarios import call, client, cpu_seconds, pct, rss_kb, timed_calls
+from bench.scenarios import call, client, cpu_seconds, pct, rss_kb, settled_rss_kb, timed_calls
 
 # figure -> (the bare figure it is divided by, the target ratio or None)
 COMPARED = {
@@ -52,13 +52,13 @@ async def bare_figures(
 
 async def bare_parked(url: str, pid: int, count: int) -> dict[str, float]:
     async with client(url, None) as c:
-        before = rss_kb(pid)
+        before = await settled_rss_kb(pid)
         keys = [f"k{i}" for i in range(count)]
         calls = [asyncio.create_task(call(c, "park", key=k, timeout=120)) for k in keys]
         deadline = time.monotonic() + 120
         while await call(c, "parked") < count and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        during = rss_kb(pid)
+        during = await settled_rss_kb(pid)
         start = time.perf_counter()
         await asyncio.gather(*(call(c, "wake", key=k) for k in keys))
         woken = sum(await asyncio.gather(*calls))

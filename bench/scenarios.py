@@ -110,6 +110,19 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+async def settled_rss_kb(pid: int, bound: float = 10.0) -> int:
+    """RSS once it has stopped falling for a second (at most `bound` s): jemalloc hands the
+    pages of freed objects back over about a second (mcpchat/allocator.py), so a reading
+    right after a busy stretch counts its garbage; pymalloc keeps them either way."""
+    readings, deadline = [rss_kb(pid)], time.monotonic() + bound
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        readings.append(rss_kb(pid))
+        if len(readings) > 4 and min(readings[-4:]) >= readings[-5]:
+            break
+    return readings[-1]
+
+
 async def parked_waiters(
     url: str, token: str | None, count: int, pid: int | None
 ) -> dict[str, Any]:
@@ -121,7 +134,7 @@ async def parked_waiters(
             people += [a.client_id, b.client_id]
         for cid in people[::2]:
             await call(c, "wait_for_message", client_id=cid, timeout=0)  # take "joined"
-        before = rss_kb(pid) if pid else None
+        before = await settled_rss_kb(pid) if pid else None
         waits = [
             asyncio.create_task(call(c, "wait_for_message", client_id=cid, timeout=120))
             for cid in people
@@ -134,7 +147,7 @@ async def parked_waiters(
             parked = 0
             for p in people:
                 parked += (await call(c, "get_status", client_id=p)).waiting
-        during = rss_kb(pid) if pid else None
+        during = await settled_rss_kb(pid) if pid else None
         # The burst: every person sends one message at once, to a partner who is parked.
         start = time.perf_counter()
         await asyncio.gather(

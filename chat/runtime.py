@@ -82,8 +82,9 @@ def tune_garbage_collector() -> None:
 
 def release_memory() -> bool:
     """Hand freed memory back to the system: Python's collector frees cycles, then glibc's
-    malloc_trim returns free pages, which neither does by itself. At most every
-    RELEASE_EVERY seconds; returns whether it ran."""
+    malloc_trim returns the free pages glibc holds, which neither does by itself (under
+    jemalloc, `mcpchat.allocator`, jemalloc returns its own). At most every RELEASE_EVERY
+    seconds; returns whether it ran."""
     global _released_at
     now = time.monotonic()
     if now - _released_at < RELEASE_EVERY:

@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "serve":
+        from mcpchat.allocator import run_under_server_allocator
+
+        run_under_server_allocator(sys.argv[1:] if argv is None else argv)
         if args.workers < 1:
             parser.error("--workers must be at least 1")
         if args.workers > 1:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mcpchat.allocator import server_allocator
 from mcpchat.cli import daphne_endpoint, uvicorn_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,7 @@ class Server:
     def start(self) -> Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {
+            **server_allocator(),  # as `mcpchat serve` runs
             **os.environ,
             "DJANGO_SQLITE_PATH": str(self.workdir / "db.sqlite3"),
             "PYTHONUNBUFFERED": "1",

@@ -3,6 +3,7 @@ token, the admin with its static files, idle reaping, and production-mode refusa
 
 from __future__ import annotations
 
+import ctypes.util
 import http.client
 import json
 import os
@@ -221,6 +222,8 @@ async def test_mcpchat_serve_runs_on_a_fresh_database_and_stops_cleanly(
     """The README's command as it is (None: the default server), then each --server."""
     port = free_port()
     env = {**os.environ, "DJANGO_SQLITE_PATH": str(tmp_path / "fresh.sqlite3")}
+    for chosen in ("PYTHONMALLOC", "LD_PRELOAD"):  # serve picks the allocator itself
+        env.pop(chosen, None)
     argv = ["serve", "--port", str(port)] + (["--server", kind] if kind else [])
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -231,6 +234,10 @@ async def test_mcpchat_serve_runs_on_a_fresh_database_and_stops_cleanly(
         wait_until(lambda: http_status(f"{base}/admin/login/") == 200, 60, "mcpchat serve")
         async with connect("fastmcp", f"{base}/mcp") as a:
             assert (await a.call("enter_queue", display_name="Fresh"))["status"] == "waiting"
+        # The process serving is the one started (serve runs itself again in place), on
+        # jemalloc wherever the system has it (.ci/run installs it), else on CPython's own.
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert ("libjemalloc" in maps) == (ctypes.util.find_library("jemalloc") is not None)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
