@@ -32,6 +32,8 @@ class Doorbells:
         self.answer_first = answer_first
         # Channels of waits in progress in this process -> when their requests end.
         self.active: dict[str, asyncio.Future[None] | None] = {}
+        # Their doorbell waits under way, to cut short (the client left, or shutdown).
+        self.ticks: dict[str, asyncio.Timeout] = {}
 
     async def new_channel(self, answered: asyncio.Future[None] | None = None) -> str:
         """A fresh channel for one wait; only this process receives on it. `answered`
@@ -80,10 +82,20 @@ class Doorbells:
         return [b for b in (getattr(self.layer, n, None) for n in BUFFERS) if isinstance(b, dict)]
 
     async def wait(self, channel: str, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for a ring; True if one came."""
+        """Wait up to `timeout` seconds for a ring, or until `cut`; True if a ring came."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(timeout) as tick:
+                self.ticks[channel] = tick
                 await self.layer.receive(channel)
             return True
         except TimeoutError:
             return False
+        finally:
+            self.ticks.pop(channel, None)
+
+    def cut(self, channel: str, *_: object) -> None:
+        """End the channel's doorbell wait now, if one is under way (a future's done
+        callback, hence the ignored argument)."""
+        tick = self.ticks.get(channel)
+        if tick is not None and not tick.expired():
+            tick.reschedule(asyncio.get_running_loop().time())

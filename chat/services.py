@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -37,7 +38,6 @@ class ChatService:
         self.bells = bells
         self.config = config
         self.listeners: list[Callable[[], None]] = []  # told after every change (monitor)
-        self.parked: set[asyncio.Timeout] = set()  # waits in progress, to cut short
         self.closing = False  # shutting down: waits return at once
         self._snapshots: dict[tuple[bool, int], tuple[float, asyncio.Future[Snapshot]]] = {}
 
@@ -140,21 +140,13 @@ class ChatService:
                 await self._end_wait(client_id, (await begin).value.generation, channel)
             self.bells.discard(channel)
             raise
+        del begin  # the finished task and its coroutine: not worth keeping while parked
         result: WaitResult | None = None
         try:
             await self._apply(begun)  # rings the wait this one replaces
-            try:
-                async with asyncio.timeout(None) as cut:  # cut short by `gone` or shutdown
-                    self.parked.add(cut)
-                    if gone is not None:
-                        gone.add_done_callback(lambda _: _cut_now(cut))
-                    result = await self._wait_loop(
-                        client_id, begun.value, channel, timeout, progress
-                    )
-            except TimeoutError:
-                result = WaitResult("timeout", hint=RESTARTING if self.closing else GONE_HINT)
-            finally:
-                self.parked.discard(cut)
+            if gone is not None:  # cut short once the client has gone
+                gone.add_done_callback(functools.partial(self.bells.cut, channel))
+            result = await self._wait_loop(client_id, begun.value, channel, timeout, progress, gone)
             return result
         finally:
             if result is None or result.status == "timeout":  # a wait that got nothing
@@ -167,12 +159,12 @@ class ChatService:
         again) and new ones return without waiting. Returns how many were still waiting after
         `grace` seconds (0 when all were answered)."""
         self.closing = True
-        for cut in list(self.parked):
-            _cut_now(cut)
+        for channel in list(self.bells.active):
+            self.bells.cut(channel)
         deadline = asyncio.get_running_loop().time() + grace
-        while self.parked and asyncio.get_running_loop().time() < deadline:
+        while self.bells.active and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
-        return len(self.parked)
+        return len(self.bells.active)
 
     async def _end_wait(self, client_id: str, generation: int, channel: str) -> None:
         try:  # shielded: a second cancellation must not leave the wait registered
@@ -187,6 +179,7 @@ class ChatService:
         channel: str,
         timeout: float,
         progress: Progress | None,
+        gone: asyncio.Future[None] | None,
     ) -> WaitResult:
         interval = self.config.progress_interval
         clock = asyncio.get_running_loop().time
@@ -206,9 +199,16 @@ class ChatService:
                 if progress is not None:
                     await progress(now - start, timeout)
             # Waking at least every interval renews the wait's lease and bounds the cost of a
-            # lost ring.
-            await self.bells.wait(channel, min(deadline, next_tick) - now)
+            # lost ring. A doorbell wait is cut short (`Doorbells.cut`) when the client has
+            # gone or the process shuts down; either ends the wait, before it or after.
+            if not self._cut_short(gone):
+                await self.bells.wait(channel, min(deadline, next_tick) - now)
+            if self._cut_short(gone):
+                return WaitResult("timeout", hint=RESTARTING if self.closing else GONE_HINT)
             step = await self.state.poll(client_id, step.generation)
+
+    def _cut_short(self, gone: asyncio.Future[None] | None) -> bool:
+        return self.closing or (gone is not None and gone.done())
 
 
 DELIVERED = (
@@ -223,11 +223,3 @@ RESTARTING = (
 )
 GONE_HINT = "Your connection ended while waiting."
 SUPERSEDED = "A newer wait_for_message for this client_id took over; this one returned empty."
-
-
-def _cut_now(cut: asyncio.Timeout) -> None:
-    """End an `asyncio.timeout` block now, if it is still running."""
-    if cut.expired() or cut.when() is not None:
-        return
-    with contextlib.suppress(RuntimeError):  # the block has exited already
-        cut.reschedule(asyncio.get_running_loop().time())

@@ -24,7 +24,8 @@ from chat.mcp_app import cache_input_schemas, mcp  # noqa: E402
 from chat.routing import websocket_application  # noqa: E402
 from mcpchat.body_limit import BodyLimit, limit_daphne_bodies  # noqa: E402
 from mcpchat.bootstrap import migrate_if_needed  # noqa: E402
-from mcpchat.mcp_mount import MCP_PATH, McpMount, mcp_allowed_hosts, route_http  # noqa: E402
+from mcpchat.mcp_exchange import host_origin_guard  # noqa: E402
+from mcpchat.mcp_mount import MCP_PATH, McpMount, route_http  # noqa: E402
 
 migrate_if_needed()
 limit_daphne_bodies(settings.MCPCHAT.max_body_bytes)  # no effect unless daphne serves
@@ -33,13 +34,9 @@ mcp_mount = McpMount(
     mcp.http_app(
         path=MCP_PATH,
         session_idle_timeout=settings.MCPCHAT.session_idle_timeout,
-        # DNS-rebinding protection, as the MCP spec asks of HTTP servers: a foreign Host gets
-        # 421 and a foreign Origin 403 before any tool runs; clients that send no Origin (every
-        # non-browser client) are served.
-        host_origin_protection=True,
-        allowed_hosts=mcp_allowed_hosts(settings.ALLOWED_HOSTS),
-        allowed_origins=settings.MCPCHAT_ALLOWED_ORIGINS,
+        host_origin_protection=False,  # McpMount runs FastMCP's guard itself, before the app
     ),
+    guard=host_origin_guard(settings.ALLOWED_HOSTS, settings.MCPCHAT_ALLOWED_ORIGINS),
     access_token=settings.MCPCHAT_ACCESS_TOKEN,
     on_start=cache_input_schemas,
     max_sessions=settings.MCPCHAT.max_sessions,

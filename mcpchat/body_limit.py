@@ -10,6 +10,7 @@ meet `BodyLimit`, which does the same at the ASGI level.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,23 +76,28 @@ def limit_daphne_bodies(limit: int) -> None:
 
 
 class BodyLimit:
-    """ASGI: refuse a body over `limit` bytes from Content-Length or while it streams in."""
+    """ASGI: refuse a body over `limit` bytes from Content-Length or while it streams in.
+
+    `__call__` is a plain function that hands back the next application's coroutine rather
+    than awaiting it: a coroutine of its own would stay alive, one frame per request, for as
+    long as a parked wait's request lasts (docs/PERFORMANCE.md). Only a body of unknown
+    length needs a coroutine here, to count it."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit():
             if int(declared) > self.limit:
-                await self._refuse(send)
-                return
+                return self._refuse(send)
             # The server's HTTP parser ends the body at the declared length: nothing to count.
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._counting(scope, receive, send)
+
+    async def _counting(self, scope: Scope, receive: Receive, send: Send) -> None:
         received, refused, started = 0, False, False
 
         async def counted() -> Message:

@@ -23,10 +23,11 @@ from typing import Any
 
 import anyio
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
 from chat.runtime import service, sweep_forever, tune_garbage_collector
+from mcpchat.mcp_exchange import Exchange, HostOriginGuardMiddleware, let_through
 
 log = logging.getLogger("chat.mcp")
 
@@ -41,8 +42,10 @@ class McpMount:
         access_token: str | None = None,
         on_start: Callable[[], Awaitable[None]] | None = None,
         max_sessions: int | None = None,
+        guard: HostOriginGuardMiddleware | None = None,
     ) -> None:
         self.app = mcp_app  # a Starlette app from FastMCP.http_app(path=MCP_PATH)
+        self.guard = guard
         self.access_token = access_token
         self.on_start = on_start
         self.max_sessions = max_sessions
@@ -61,42 +64,19 @@ class McpMount:
         if not self._authorized(scope):
             await _unauthorized(send)
             return
+        if self.guard is not None and not await let_through(self.guard, scope, receive, send):
+            return
         await self.ensure_started()
-        # Tools learn when their client has gone (chat/mcp_requests.py): a disconnect seen on
-        # the request, or the request's end while the call still runs. Without this a dropped
-        # session-mode client's wait would run to its timeout.
-        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if scope["path"] != MCP_PATH:  # /mcp/ too, without a redirect
             scope = dict(scope, path=MCP_PATH, raw_path=MCP_PATH.encode())
-        scope[GONE] = gone  # the request's own scope: a copy would be kept per parked call
-
-        async def watched() -> Message:
-            message = await receive()
-            if message["type"] == "http.disconnect" and not gone.done():
-                gone.set_result(None)
-            return message
-
-        answered = False
-
-        async def answer_once(message: Message) -> None:
-            # The MCP SDK answers a notification (202) before it hands it on, and if the
-            # session it belongs to closed meanwhile it answers again, with an error. Daphne
-            # drops that second answer; uvicorn raises, which would log a traceback. The first
-            # answer stands.
-            nonlocal answered
-            if answered:
-                log.debug("dropped a second answer to one request")
-                return
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered = True
-            await send(message)
-
+        exchange = Exchange(send)
+        scope[GONE] = exchange.gone  # the request's own scope: a copy would be kept per call
         post = scope.get("method") == "POST"
         if post:
             self._posts += 1
             self._no_posts.clear()
         try:
-            await self.app(scope, watched, answer_once)
+            await self.app(scope, receive, exchange.send)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             # The MCP SDK raises these, after answering, when the session a request belongs to
             # closed meanwhile (its client sent DELETE or vanished): nobody is left to tell.
@@ -107,8 +87,8 @@ class McpMount:
             # uvicorn shows it; the MCP SDK lets it through. Nobody is left to answer.
             log.debug("a client left before its request body arrived")
         finally:
-            if not gone.done():
-                gone.set_result(None)
+            if not exchange.gone.done():
+                exchange.gone.set_result(None)
             if post:
                 self._posts -= 1
                 if self._posts == 0:
@@ -255,23 +235,12 @@ async def _unauthorized(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def mcp_allowed_hosts(django_hosts: list[str]) -> list[str]:
-    """Django's ALLOWED_HOSTS as FastMCP's Host patterns: ".example.com" means the domain and
-    its subdomains in Django, "example.com" and "*.example.com" in fnmatch."""
-    patterns: list[str] = []
-    for host in django_hosts:
-        if host.startswith("."):
-            patterns += [host[1:], f"*{host}"]
-        else:
-            patterns.append(host)
-    return patterns
-
-
 def route_http(mcp: McpMount, django: Callable[..., Awaitable[None]]) -> ASGIApp:
-    """Send /mcp to the MCP app and everything else to Django."""
+    """Send /mcp to the MCP app and everything else to Django. A plain function that hands
+    back the target's coroutine: no frame of its own stays alive while a request lasts."""
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    def app(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         target = mcp if McpMount.handles(scope["path"]) else django
-        await target(scope, receive, send)
+        return target(scope, receive, send)
 
     return app

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chat.core.results import WaitResult
-from chat.services import ChatService
+from chat.services import GONE_HINT, RESTARTING, ChatService
 from chat.state import codec
 from chat.state.base import ChatState
 from chat.state.memory import MemoryChatState
@@ -142,6 +142,38 @@ async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_re
         await new
     assert (await asyncio.wait_for(old, 30)).status == "superseded"  # on its next tick
     assert not (await svc.status(a)).waiting
+
+
+async def test_a_wait_whose_client_has_gone_ends_at_once_and_leaves_nothing(
+    make_service: MakeService,
+) -> None:
+    """The client's request ended (a dropped connection): its wait must not run on to its
+    timeout. No tick and no ring here, so only noticing `gone` can end it."""
+    svc = make_service(progress_interval=NO_TICK)
+    a, _ = await pair(svc)
+    gone = asyncio.get_running_loop().create_future()
+    wait = asyncio.create_task(svc.wait(a, timeout=60, gone=gone))
+    await eventually(_waiting(svc, a), 10, "the wait to park")
+    gone.set_result(None)
+    result = await asyncio.wait_for(wait, 10)
+    assert (result.status, result.hint) == ("timeout", GONE_HINT)
+    assert not (await svc.status(a)).waiting
+    assert not svc.bells.active and not svc.bells.ticks and layer_channels(svc) == []
+
+
+async def test_shutting_down_answers_every_parked_wait_and_every_new_one_at_once(
+    make_service: MakeService,
+) -> None:
+    svc = make_service(progress_interval=NO_TICK)
+    a, b = await pair(svc)
+    await svc.wait(b, timeout=0)
+    waits = [asyncio.create_task(svc.wait(p, timeout=60)) for p in (a, b)]
+    for p in (a, b):
+        await eventually(_waiting(svc, p), 10, "the waits to park")
+    assert await asyncio.wait_for(svc.answer_waits(grace=30), 20) == 0
+    for result in [w.result() for w in waits] + [await svc.wait(a, timeout=60)]:
+        assert (result.status, result.hint) == ("timeout", RESTARTING)
+    assert not svc.bells.active
 
 
 async def test_a_ring_that_comes_too_late_leaves_nothing_in_the_layer(
