@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from fastmcp.exceptions import ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.server.middleware.dereference import DereferenceRefsMiddleware
 from fastmcp.tools import ToolResult
 from pydantic import ValidationError as PydanticValidationError
 
@@ -50,15 +51,23 @@ def chat_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | Tool
 
 
 class CodedErrors(Middleware):
-    """Give a code to the errors FastMCP raises before or around a tool.
+    """Give a code to the errors FastMCP raises before or around a tool; everything but a
+    tool call goes through FastMCP's own `DereferenceRefsMiddleware` ($ref inlined in listed
+    schemas, for clients such as VS Code Copilot that cannot follow one).
 
-    It overrides `__call__` (documented) rather than `on_call_tool`: the base class chains
-    on_message, on_request and the typed hook as three more closures and coroutines per call,
-    which a parked wait holds for as long as it waits (docs/PERFORMANCE.md)."""
+    It is the server's only middleware (`FastMCP(dereference_schemas=False)` leaves out the
+    default one, which this one runs instead): each middleware in FastMCP's chain costs a
+    closure and a coroutine per call, which a parked wait holds for as long as it waits
+    (docs/PERFORMANCE.md). For the same reason it overrides `__call__` (documented) rather
+    than `on_call_tool`: the base class chains on_message, on_request and the typed hook as
+    three more closures and coroutines per call."""
+
+    def __init__(self) -> None:
+        self.dereference = DereferenceRefsMiddleware()
 
     async def __call__(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
         if context.method != "tools/call":
-            return await call_next(context)
+            return await self.dereference(context, call_next)
         try:
             return await call_next(context)
         except ValidationError as e:

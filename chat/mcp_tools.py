@@ -84,7 +84,11 @@ Errors carry a code in structuredContent.error.code (e.g. unknown_client, mailbo
 fastmcp.settings.telemetry_mode = settings.FASTMCP_TELEMETRY_MODE  # read on every call
 # Strict: "30" is not a number and true is not a timeout, as the input schemas say.
 mcp = FastMCP(
-    "mcpchat", instructions=INSTRUCTIONS, mask_error_details=True, strict_input_validation=True
+    "mcpchat",
+    instructions=INSTRUCTIONS,
+    mask_error_details=True,
+    strict_input_validation=True,
+    dereference_schemas=False,  # CodedErrors runs it: one middleware per call, not two
 )
 mcp.add_middleware(CodedErrors())
 

@@ -151,3 +151,22 @@ async def test_the_cached_input_schemas_are_the_advertised_ones(client: Client[A
     for tool in await client.list_tools():
         assert lookup(tool.name) == tool.input_schema
     assert lookup("no_such_tool") is None
+
+
+async def test_listed_schemas_are_self_contained(client: Client[Any]) -> None:
+    """Some clients (VS Code Copilot) cannot follow a JSON Schema $ref: every schema a client
+    lists has its definitions inlined, and still describes the nested results."""
+
+    def refs(schema: object) -> list[str]:
+        if isinstance(schema, dict):
+            found = [k for k in schema if k in ("$ref", "$defs")]
+            return found + [r for v in schema.values() for r in refs(v)]
+        if isinstance(schema, list):
+            return [r for v in schema for r in refs(v)]
+        return []
+
+    tools = {t.name: t for t in await client.list_tools()}
+    for tool in tools.values():
+        assert refs(tool.input_schema) == [] and refs(tool.output_schema) == [], tool.name
+    items = tools["wait_for_message"].output_schema["properties"]["items"]  # type: ignore[index]
+    assert "kind" in items["items"]["properties"]
