@@ -1,7 +1,7 @@
 """What McpMount puts around one /mcp request: FastMCP's Host/Origin check before it, and the
 send, and the future that tells the request's tools when their client has gone.
 
-Both exist to keep what a parked `wait_for_message` holds small: its request lasts as long as
+Their shapes keep what a parked `wait_for_message` holds small: its request lasts as long as
 the wait, and everything alive per request is paid once per parked wait (docs/PERFORMANCE.md).
 """
 
@@ -14,8 +14,6 @@ from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("chat.mcp")
-
-__all__ = ["Exchange", "HostOriginGuardMiddleware", "host_origin_guard", "let_through"]
 
 
 def mcp_allowed_hosts(django_hosts: list[str]) -> list[str]:

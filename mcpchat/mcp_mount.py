@@ -22,12 +22,13 @@ from types import FrameType
 from typing import Any
 
 import anyio
+from fastmcp.server.http import HostOriginGuardMiddleware
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chat.mcp_requests import GONE
 from chat.runtime import service, sweep_forever, tune_garbage_collector
-from mcpchat.mcp_exchange import Exchange, HostOriginGuardMiddleware, let_through
+from mcpchat.mcp_exchange import Exchange, let_through
 
 log = logging.getLogger("chat.mcp")
 
