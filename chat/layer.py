@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
@@ -42,14 +42,16 @@ class Doorbells:
         self.active[channel] = answered
         return channel
 
-    async def ring(self, channels: Iterable[str]) -> None:
-        """Ring each channel; then give the waits this woke in this process a moment to
-        send their answers before the ringer goes on. On one event loop the ringer's own
-        reply would otherwise go out first, and its length add to every message's latency."""
+    async def ring(self, channels: Iterable[str], news: Mapping[str, str] | None = None) -> None:
+        """Ring each channel, with the state's `news` if any (a hint for the woken wait's
+        next look); then give the waits this woke in this process a moment to send their
+        answers before the ringer goes on. On one event loop the ringer's own reply would
+        otherwise go out first, and its length add to every message's latency."""
         answers: list[asyncio.Future[None]] = []
+        ring = {**RING, "news": dict(news)} if news else RING
         for channel in channels:
             try:
-                await self.layer.send(channel, RING)
+                await self.layer.send(channel, ring)
             except ChannelFull:
                 # The waiter already has doorbells it has not answered; one more adds nothing.
                 log.debug("doorbell channel %s is full", channel)
@@ -81,15 +83,17 @@ class Doorbells:
     def _buffers(self) -> list[dict[str, object]]:
         return [b for b in (getattr(self.layer, n, None) for n in BUFFERS) if isinstance(b, dict)]
 
-    async def wait(self, channel: str, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for a ring, or until `cut`; True if a ring came."""
+    async def wait(self, channel: str, timeout: float) -> Mapping[str, str] | None:
+        """Wait up to `timeout` seconds for a ring, or until `cut`; the ring's news, if a
+        ring came with any."""
         try:
             async with asyncio.timeout(timeout) as tick:
                 self.ticks[channel] = tick
-                await self.layer.receive(channel)
-            return True
+                ring = await self.layer.receive(channel)
+            news = ring.get("news")
+            return news if isinstance(news, dict) else None
         except TimeoutError:
-            return False
+            return None
         finally:
             self.ticks.pop(channel, None)
 

@@ -42,7 +42,7 @@ class ChatService:
         self._snapshots: dict[tuple[bool, int], tuple[float, asyncio.Future[Snapshot]]] = {}
 
     async def _apply(self, outcome: Outcome[T]) -> T:
-        await self.bells.ring(outcome.wake)
+        await self.bells.ring(outcome.wake, outcome.news)
         for listener in self.listeners:
             listener()
         return outcome.value
@@ -201,11 +201,12 @@ class ChatService:
             # Waking at least every interval renews the wait's lease and bounds the cost of a
             # lost ring. A doorbell wait is cut short (`Doorbells.cut`) when the client has
             # gone or the process shuts down; either ends the wait, before it or after.
+            news = None
             if not self._cut_short(gone):
-                await self.bells.wait(channel, min(deadline, next_tick) - now)
+                news = await self.bells.wait(channel, min(deadline, next_tick) - now)
             if self._cut_short(gone):
                 return WaitResult("timeout", hint=RESTARTING if self.closing else GONE_HINT)
-            step = await self.state.poll(client_id, step.generation)
+            step = await self.state.poll(client_id, step.generation, news)
 
     def _cut_short(self, gone: asyncio.Future[None] | None) -> bool:
         return self.closing or (gone is not None and gone.done())

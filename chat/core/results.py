@@ -3,6 +3,7 @@ output (FastMCP derives the output schema from them)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -14,10 +15,13 @@ Presence = Literal["typing", "listening", "away"]  # what the others see of some
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """A result plus the doorbell channels the change must ring."""
+    """A result plus the doorbell channels the change must ring. `news` is for a shared
+    backend only (the core leaves it empty): the stored values its commit left, which the
+    rung waits' processes may start their next look from instead of reading them again."""
 
     value: T
     wake: tuple[str, ...] = ()
+    news: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

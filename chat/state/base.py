@@ -7,6 +7,7 @@ methods atomically on its side, so services, tools and tests stay unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from chat.core.limits import Rate
@@ -39,7 +40,12 @@ class ChatState(Protocol):
         self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool
     ) -> Outcome[WaitStep]: ...
 
-    async def poll(self, client_id: str, generation: int) -> WaitStep: ...
+    async def poll(
+        self, client_id: str, generation: int, news: Mapping[str, str] | None = None
+    ) -> WaitStep:
+        """Another look for a wait in progress. `news`: what the ring that woke it carried
+        (`Outcome.news`), values a shared backend may start from; the in-process one has
+        no use for it."""
 
     async def end_wait(self, client_id: str, generation: int) -> None: ...
 

@@ -6,6 +6,8 @@ every operation atomic with respect to all other requests in this process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
 from chat.core.limits import Rate, RateTable
@@ -49,7 +51,9 @@ class MemoryChatState:
     ) -> Outcome[WaitStep]:
         return self.engine.begin_wait(client_id, room_id, after, channel, receipts)
 
-    async def poll(self, client_id: str, generation: int) -> WaitStep:
+    async def poll(
+        self, client_id: str, generation: int, news: Mapping[str, str] | None = None
+    ) -> WaitStep:
         return self.engine.poll(client_id, generation)
 
     async def end_wait(self, client_id: str, generation: int) -> None:

@@ -12,7 +12,8 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -55,27 +56,38 @@ class RedisChatState:
     async def admit(self, key: str, rate: Rate) -> None:
         await self.rates.admit(key, rate)
 
-    async def _run(self, use_case: Callable[[SliceEngine], T], **load: object) -> T:
-        """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace."""
-        known: dict[str, str | None] = {}
+    async def _run(
+        self, use_case: Callable[[SliceEngine], T], recall: bool = False, **load: object
+    ) -> T:
+        """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace.
+        With `recall`, the first attempt starts from the values this process recalls (see
+        `RedisStore.recalled`) and reads only the rest."""
+        store = self.store
+        known: Mapping[str, str | None] = store.recalled if recall else {}
         for attempt in range(ATTEMPTS):
-            s: Slice = await self.store.load(**load, known=known)  # type: ignore[arg-type]
+            s: Slice = await store.load(**load, known=known)  # type: ignore[arg-type]
             try:
                 result = use_case(s.engine)
             except Exception:
                 # A slice is read in a few round trips; if a commit landed between them the
                 # core may have met a half-updated world. Only a current slice's error counts.
-                if await self.store.is_current(s):
+                if await store.is_current(s):
                     raise
                 known = {}  # read it all again: what the last refusal found may be the cause
                 continue
             # What a refused commit finds is a good start only for going again at once, which
             # only the first retry does: after a pause others have likely written, and a retry
-            # on stale values would lose to every fresh one (starving under contention).
-            if await self.store.commit(s, current=attempt == 0):
+            # on stale values would lose to every fresh one (starving under contention). A
+            # first attempt on recalled values does not count: it read nothing.
+            retry = attempt - 1 if recall else attempt
+            if await store.commit(s, current=retry <= 0):
+                store.learn(s.written)
+                if isinstance(result, Outcome) and result.wake:
+                    return replace(result, news=store.news(s))  # type: ignore[return-value]
                 return result
+            store.learn(s.current)
             known = s.current  # empty unless asked for
-            await asyncio.sleep(random.random() * 0.001 * min(attempt, 20))  # spread retries
+            await asyncio.sleep(random.random() * 0.001 * min(max(retry, 0), 20))  # spread them
         raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
 
     async def enter_queue(
@@ -112,16 +124,27 @@ class RedisChatState:
         # With the room and its members: what this wait confirms may owe their senders a
         # read receipt (and checking room_id needs the room).
         return await self._run(
-            lambda e: e.begin_wait(client_id, room_id, after, channel, receipts), ids=[client_id]
+            lambda e: e.begin_wait(client_id, room_id, after, channel, receipts),
+            recall=True,
+            ids=[client_id],
         )
 
-    async def poll(self, client_id: str, generation: int) -> WaitStep:
+    async def poll(
+        self, client_id: str, generation: int, news: Mapping[str, str] | None = None
+    ) -> WaitStep:
+        if news:
+            self.store.learn(news)
         return await self._run(
-            lambda e: e.poll(client_id, generation), ids=[client_id], follow=False
+            lambda e: e.poll(client_id, generation), recall=True, ids=[client_id], follow=False
         )
 
     async def end_wait(self, client_id: str, generation: int) -> None:
-        await self._run(lambda e: e.end_wait(client_id, generation), ids=[client_id], follow=False)
+        await self._run(
+            lambda e: e.end_wait(client_id, generation),
+            recall=True,
+            ids=[client_id],
+            follow=False,
+        )
 
     async def leave(self, client_id: str, room_id: str | None) -> Outcome[LeaveResult]:
         return await self._run(lambda e: e.leave(client_id, room_id), ids=[client_id], queue=True)

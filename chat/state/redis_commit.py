@@ -100,6 +100,7 @@ class Commits:
                 ops.append(["HDEL", k.labels, codec.load_room(old).label])
             elif room is not None and old is None:
                 ops.append(["HSET", k.labels, room.label, rid])
+        objects = len(compared)  # the identities and rooms, which `written` reports
         if s.has_queue:
             new_queue = json.dumps(list(world.queue.items()))
             compared.append((k.queue, s.queue, SAME if new_queue == s.queue else new_queue))
@@ -107,9 +108,14 @@ class Commits:
             new_serial = str(world.room_serial)
             compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
         ops += self._counters(world)
-        written = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
-        ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(written)]  # kept while used
+        kept = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
+        ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(kept)]  # kept while used
         landed = await self._run(compared, sorted(k.room(r) for r in s.touch), ops, current)
+        if landed == 1:
+            s.written = {
+                key: (old if new == SAME else None if new == DELETE else new)
+                for key, old, new in compared[:objects]
+            }
         if isinstance(landed, list):
             values = (codec.text(value) for value in landed)
             s.current = {

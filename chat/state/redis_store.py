@@ -13,7 +13,7 @@ WATCH/MULTI/EXEC would, in one round trip instead of three).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -25,6 +25,8 @@ from chat.state import codec
 from chat.state.redis_commit import Commits, Keys
 
 HINTS = 100_000  # link guesses kept per process before they are forgotten
+RECALLED = 10_000  # values recalled per process (about 1 KB each) before they are forgotten
+NEWS_LIMIT = 16_000  # characters of values a doorbell carries at most
 
 
 class SliceEngine(ChatEngine):
@@ -56,6 +58,7 @@ class Slice:
     has_serial: bool = False
     touch: set[str] = field(default_factory=set)  # rooms of loaded identities, not loaded
     current: dict[str, str | None] = field(default_factory=dict)  # key -> value, if refused
+    written: dict[str, str | None] = field(default_factory=dict)  # identities, rooms: landed
 
 
 class RedisStore:
@@ -63,6 +66,7 @@ class RedisStore:
         self, redis: Redis, config: ChatConfig, prefix: str, clock: Callable[[], float]
     ) -> None:
         self.redis, self.config, self.keys, self.clock = redis, config, Keys(prefix), clock
+        self.object_prefixes = (self.keys.ident(""), self.keys.room(""))
         # Long enough to outlive any chat that is still going; a crashed cluster's keys vanish.
         self.ttl = int(2 * config.idle_timeout + config.max_wait + config.message_ttl + 60)
         self.commit = Commits(redis, self.keys, self.ttl).commit
@@ -71,6 +75,26 @@ class RedisStore:
         # because the links are followed anyway and every value read is compared on commit.
         self.room_hint: dict[str, str] = {}
         self.member_hint: dict[str, list[str]] = {}
+        # Identities' and rooms' values as this process last saw them land (its own commits,
+        # what a refused commit found, what doorbells brought), by key. Waits start from them:
+        # a doorbell carries what the ringer wrote, so a woken wait's look, and the next wait
+        # after it, usually need no read. Also only a guess, compared on commit like any value.
+        self.recalled: dict[str, str] = {}
+
+    def learn(self, values: dict[str, str | None] | Mapping[str, str]) -> None:
+        """Recall these values (None: the key is gone)."""
+        if len(self.recalled) + len(values) > RECALLED:
+            self.recalled.clear()
+        for key, value in values.items():
+            if value is None:
+                self.recalled.pop(key, None)
+            elif key.startswith(self.object_prefixes):
+                self.recalled[key] = value
+
+    def news(self, s: Slice) -> dict[str, str] | None:
+        """What a landed commit wrote, for the doorbells it rings; None past NEWS_LIMIT."""
+        news = {key: value for key, value in s.written.items() if value is not None}
+        return news if sum(map(len, news.values())) <= NEWS_LIMIT else None
 
     def new_engine(self) -> SliceEngine:
         return SliceEngine(self.config, self.clock)
@@ -86,7 +110,7 @@ class RedisStore:
         follow: bool = True,
         members: bool = True,
         count: bool = False,
-        known: dict[str, str | None] | None = None,
+        known: Mapping[str, str | None] | None = None,
     ) -> Slice:
         """The slice these name, closed over links: identities' rooms (unless not `follow`,
         when they are only kept alive), rooms' members (unless not `members`), the queue's
@@ -118,14 +142,16 @@ class RedisStore:
             first.zrangebyscore(k.seen, "-inf", idle_before, start=0, num=500)
             names.append("idle")
         wanted = [k.ident(i) for i in id_list] + [k.room(r) for r in room_list]
-        unknown = [key for key in wanted if key not in known]
+        # Taken now: `known` may be this process's recollection, which changes while we wait.
+        have = {key: known[key] for key in wanted if key in known}
+        unknown = [key for key in wanted if key not in have]
         if unknown:
             first.mget(unknown)
             names.append("objects")
         got = dict(zip(names, await first.execute(), strict=True)) if names else {}
         if count:
             engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
-        objects = _merge(wanted, known, unknown, got.get("objects"))
+        objects = _merge(wanted, have, unknown, got.get("objects"))
         got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
         if queue:
@@ -156,14 +182,15 @@ class RedisStore:
         rooms: set[str],
         follow: bool,
         members: bool,
-        known: dict[str, str | None],
+        known: Mapping[str, str | None],
     ) -> tuple[set[str], set[str]]:
         """One round trip (none if all are `known`): fetch these; return the links they name
         that are not loaded yet."""
         id_list, room_list = sorted(ids - set(s.ids)), sorted(rooms - set(s.rooms))
         keys = [self.keys.ident(i) for i in id_list] + [self.keys.room(r) for r in room_list]
-        unknown = [key for key in keys if key not in known]
-        raw = _merge(keys, known, unknown, await self.redis.mget(unknown) if unknown else [])
+        have = {key: known[key] for key in keys if key in known}  # before `known` changes
+        unknown = [key for key in keys if key not in have]
+        raw = _merge(keys, have, unknown, await self.redis.mget(unknown) if unknown else [])
         return self._absorb(
             s, id_list, raw[: len(id_list)], room_list, raw[len(id_list) :], follow, members
         )

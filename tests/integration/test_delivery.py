@@ -122,7 +122,7 @@ async def test_one_wait_returns_a_whole_batch(svc: ChatService) -> None:
 async def test_a_lost_doorbell_only_delays_until_the_next_tick(make_service: MakeService) -> None:
     svc = make_service()
 
-    async def drop(channels: object) -> None:
+    async def drop(channels: object, news: object = None) -> None:
         return None
 
     svc.bells.ring = drop  # type: ignore[method-assign]

@@ -130,6 +130,42 @@ async def test_a_commit_refused_by_another_process_retries_without_reading_again
     assert got == {ann: ["from Ben"], ben: ["from Ann"]}  # both, once each
 
 
+async def parked_across(redis: Redis, room: str) -> tuple[RedisChatState, RedisChatState, Any]:
+    """Ann waits through p0, Ben sends through p1: (p0, p1, (ann, ben, Ann's generation))."""
+    p0, p1 = process(redis), process(redis)
+    ann = (await p1.join_room(room, "Ann", None)).value.client_id
+    ben = (await p1.join_room(room, "Ben", None)).value.client_id
+    first = (await p0.begin_wait(ann, None, None, "first", False)).value.entries
+    assert first
+    gen = (await p0.begin_wait(ann, None, first[-1].id, "bell", False)).value.generation
+    return p0, p1, (ann, ben, gen)
+
+
+async def test_a_wait_woken_with_news_and_the_wait_after_it_read_nothing(redis: Redis) -> None:
+    p0, p1, (ann, ben, gen) = await parked_across(redis, "news")
+    sent = await p1.send(ben, None, "hi", None)
+    assert sent.wake == ("bell",) and sent.news  # the ring carries what the send wrote
+    counting = CountingReads(redis)
+    p0.store.redis = counting  # type: ignore[assignment]
+    entries = (await p0.poll(ann, gen, sent.news)).entries
+    assert [e.text for e in entries or ()] == ["hi"]
+    assert entries is not None
+    nxt = await p0.begin_wait(ann, None, entries[-1].id, "bell2", False)
+    assert nxt.value.entries == [] and counting.reads == 0  # each look: one commit, no read
+    again = await p1.send(ben, None, "and again", None)
+    assert again.wake == ("bell2",)
+    got = (await p0.poll(ann, nxt.value.generation)).entries  # no news: what p0 recalls is old
+    assert [e.text for e in got or ()] == ["and again"]
+
+
+async def test_news_out_of_date_never_hides_a_message(redis: Redis) -> None:
+    p0, p1, (ann, ben, gen) = await parked_across(redis, "stale-news")
+    old = await p1.send(ben, None, "one", None)
+    await p1.send(ben, None, "two", None)  # Ann's wait was rung once: it is still parked
+    entries = (await p0.poll(ann, gen, old.news)).entries  # what the first ring carried
+    assert [e.text for e in entries or () if e.kind == "message"] == ["one", "two"]
+
+
 async def test_a_use_case_that_fails_on_what_a_refusal_found_reads_everything_again(
     redis: Redis,
 ) -> None:

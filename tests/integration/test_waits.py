@@ -130,7 +130,7 @@ async def test_a_wait_cancelled_while_ringing_the_one_it_replaces_is_not_left_re
     await eventually(_waiting(svc, a), 10, "the first wait to park")
     stuck = asyncio.Event()
 
-    async def ring_forever(channels: object) -> None:
+    async def ring_forever(channels: object, news: object = None) -> None:
         stuck.set()
         await asyncio.Event().wait()  # a layer whose send never completes
 
