@@ -92,6 +92,29 @@ async def test_a_send_refused_by_its_address_limit_lands_nowhere(
     assert [i.text for i in got if i.kind == "message"] == ["admitted"]
 
 
+async def test_a_crowd_behind_one_address_gets_exactly_its_burst(
+    make_service: MakeService,
+) -> None:
+    one, two = processes(
+        make_service, address_send_rate=1 / 60, address_send_burst=10, send_burst=100
+    )
+    ann, ben = await pair(one)
+
+    async def send(i: int) -> bool:
+        try:
+            await (one if i % 2 else two).send(ben, None, f"m{i}", address="203.0.113.9")
+        except RateLimited:
+            return False
+        return True
+
+    admitted = await asyncio.gather(*(send(i) for i in range(30)))  # all at once
+    assert sum(admitted) == 10
+    got = (await one.wait(ann, timeout=0)).items
+    assert sorted(i.text or "" for i in got if i.kind == "message") == sorted(
+        f"m{i}" for i, ok in enumerate(admitted) if ok
+    )
+
+
 async def test_new_client_ids_per_address_are_limited(make_service: MakeService) -> None:
     one, two = processes(make_service, address_identity_rate=600.0, address_identity_burst=2)
     await one.enter_queue(None, "A", address="203.0.113.9")
