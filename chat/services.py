@@ -78,9 +78,8 @@ class ChatService:
         key: str | None = None,
         address: str | None = None,
     ) -> SendResult:
-        kind = "address_send"
-        limit = (f"{kind}:{address}", self.config.limit(kind)) if address is not None else None
-        return await self._apply(await self.state.send(client_id, room_id, text, key, limit))
+        await self._limit("address_send", address)
+        return await self._apply(await self.state.send(client_id, room_id, text, key))
 
     async def leave(self, client_id: str, room_id: str | None) -> LeaveResult:
         return await self._apply(await self.state.leave(client_id, room_id))

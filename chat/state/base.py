@@ -33,15 +33,8 @@ class ChatState(Protocol):
     ) -> Outcome[JoinResult]: ...
 
     async def send(
-        self,
-        client_id: str,
-        room_id: str | None,
-        text: str,
-        key: str | None,
-        limit: tuple[str, Rate] | None = None,
-    ) -> Outcome[SendResult]:
-        """Send, counted first against `limit` (a key and its rate, as `admit` takes them):
-        a shared backend may count it in the same round trip as the send's first read."""
+        self, client_id: str, room_id: str | None, text: str, key: str | None
+    ) -> Outcome[SendResult]: ...
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool

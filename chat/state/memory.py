@@ -42,15 +42,8 @@ class MemoryChatState:
         return self.engine.join_room(room_id, display_name, client_id)
 
     async def send(
-        self,
-        client_id: str,
-        room_id: str | None,
-        text: str,
-        key: str | None,
-        limit: tuple[str, Rate] | None = None,
+        self, client_id: str, room_id: str | None, text: str, key: str | None
     ) -> Outcome[SendResult]:
-        if limit is not None:
-            await self.admit(*limit)
         return self.engine.send(client_id, room_id, text, key)
 
     async def begin_wait(

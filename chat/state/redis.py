@@ -35,7 +35,6 @@ from chat.state.redis_store import RedisStore, Slice, SliceEngine
 
 T = TypeVar("T")
 ATTEMPTS = 200  # conflicts are short: someone else's commit landed between our read and write
-NEWS_LIMIT = 16_000  # characters of values a doorbell carries at most
 
 
 class Contention(RuntimeError):
@@ -67,7 +66,6 @@ class RedisChatState:
         known: Mapping[str, str | None] = store.recalled if recall else {}
         for attempt in range(ATTEMPTS):
             s: Slice = await store.load(**load, known=known)  # type: ignore[arg-type]
-            load.pop("along", None)  # counted once, by the first attempt
             try:
                 result = use_case(s.engine)
             except Exception:
@@ -85,7 +83,7 @@ class RedisChatState:
             if await store.commit(s, current=retry <= 0):
                 store.learn(s.written)
                 if isinstance(result, Outcome) and result.wake:
-                    return replace(result, news=_news(s))  # type: ignore[return-value]
+                    return replace(result, news=store.news(s))  # type: ignore[return-value]
                 return result
             store.learn(s.current)
             known = s.current  # empty unless asked for
@@ -116,18 +114,9 @@ class RedisChatState:
         )
 
     async def send(
-        self,
-        client_id: str,
-        room_id: str | None,
-        text: str,
-        key: str | None,
-        limit: tuple[str, Rate] | None = None,
+        self, client_id: str, room_id: str | None, text: str, key: str | None
     ) -> Outcome[SendResult]:
-        # The limit's compare-and-set goes with the first load: one round trip, not two.
-        along = self.rates.along(*limit) if limit is not None else None
-        return await self._run(
-            lambda e: e.send(client_id, room_id, text, key), ids=[client_id], along=along
-        )
+        return await self._run(lambda e: e.send(client_id, room_id, text, key), ids=[client_id])
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool
@@ -198,9 +187,3 @@ class RedisChatState:
             named = await self.store.load(rooms=shown, members=True)
             world.identities.update(named.engine.identities)
         return take_snapshot(world, show_names, page)
-
-
-def _news(s: Slice) -> dict[str, str] | None:
-    """What a landed commit wrote, for the doorbells it rings; None past NEWS_LIMIT."""
-    news = {key: value for key, value in s.written.items() if value is not None}
-    return news if sum(map(len, news.values())) <= NEWS_LIMIT else None

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from chat.core.errors import RateLimited
 from chat.core.limits import Rate, admit
@@ -52,26 +51,15 @@ class RedisRates:
         self.known: dict[str, str] = {}
         self.asking: dict[str, list[Ask]] = {}  # key -> calls for its next compare-and-set
         self.settlers: dict[str, asyncio.Task[None]] = {}  # key -> the task settling them
-        self.riding: set[str] = set()  # keys with a compare-and-set in another's pipeline
-
-    def _remember(self, name: str, value: str) -> None:
-        if len(self.known) >= KNOWN:
-            self.known.clear()
-        self.known[name] = value
 
     async def admit(self, key: str, rate: Rate) -> None:
         """`RateLimited` if `rate` has no call left under `key` now."""
         name = f"{self.prefix}rate:{key}"
         ask = Ask(rate)
         self.asking.setdefault(name, []).append(ask)
-        if name not in self.settlers and name not in self.riding:
+        if name not in self.settlers:
             self.settlers[name] = asyncio.ensure_future(self._settle_all(name))
         await ask.answer
-
-    def along(self, key: str, rate: Rate) -> Along:
-        """One call to count against `rate` under `key`, by a compare-and-set sent with
-        another use case's first round trip when it can be (`Along`)."""
-        return Along(self, key, rate)
 
     async def _settle_all(self, name: str) -> None:
         batch: list[Ask] = []
@@ -110,7 +98,9 @@ class RedisRates:
                 if current is not None:
                     held = current.decode() if isinstance(current, bytes) else str(current)
                     continue
-                self._remember(name, new)
+                if len(self.known) >= KNOWN:
+                    self.known.clear()
+                self.known[name] = new
             for ask, verdict in zip(batch, verdicts, strict=True):
                 if ask.answer.done():  # its caller gave up meanwhile
                     continue
@@ -120,50 +110,3 @@ class RedisRates:
                     ask.answer.set_exception(verdict)
             return
         raise Contended(f"rate key changed under {ATTEMPTS} attempts in a row")
-
-
-class Along:
-    """A call counted with another round trip: `queue` adds a compare-and-set to that
-    round trip's pipeline, `finish` takes its answer. While calls for the key are under way
-    in this process it adds nothing, and `finish` waits for `admit`, which batches with them.
-    A refusal needs no round trip, so `queue` raises `RateLimited` at once."""
-
-    def __init__(self, rates: RedisRates, key: str, rate: Rate) -> None:
-        self.rates, self.key, self.rate = rates, key, rate
-        self.name = f"{rates.prefix}rate:{key}"
-        self.new: str | None = None  # what was sent, if a compare-and-set rides along
-
-    def queue(self, pipe: Pipeline) -> bool:
-        rates, name = self.rates, self.name
-        if name in rates.settlers or name in rates.riding:
-            return False
-        held = rates.known.get(name, "")
-        now = rates.clock()
-        tat = admit(float(held) if held else 0.0, now, self.rate)
-        self.new = repr(tat)
-        ttl_ms = max(1, int((tat - now) * 1000) + 1000)
-        # EVALSHA itself: a Script in a pipeline costs a SCRIPT EXISTS round trip first.
-        pipe.evalsha(rates.cas.sha, 1, name, held, self.new, ttl_ms)
-        rates.riding.add(name)
-        return True
-
-    def release(self) -> None:
-        """The round trip is over (or failed): calls that came meanwhile go ahead."""
-        rates, name = self.rates, self.name
-        rates.riding.discard(name)
-        if rates.asking.get(name) and name not in rates.settlers:
-            rates.settlers[name] = asyncio.ensure_future(rates._settle_all(name))
-
-    async def finish(self, answer: object = None) -> None:
-        """Count the call: by what the compare-and-set answered (landed; what the key holds,
-        changed by another process; an error, such as a Redis that lost the script), else
-        the usual way."""
-        rates, name = self.rates, self.name
-        if self.new is None:
-            return await rates.admit(self.key, self.rate)
-        self.release()
-        if answer is None:
-            return rates._remember(name, self.new)
-        if isinstance(answer, (bytes, str)):
-            rates._remember(name, answer.decode() if isinstance(answer, bytes) else answer)
-        await rates.admit(self.key, self.rate)

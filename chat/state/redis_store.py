@@ -23,10 +23,10 @@ from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
 from chat.state import codec
 from chat.state.redis_commit import Commits, Keys
-from chat.state.redis_rates import Along
 
 HINTS = 100_000  # link guesses kept per process before they are forgotten
 RECALLED = 10_000  # values recalled per process (about 1 KB each) before they are forgotten
+NEWS_LIMIT = 16_000  # characters of values a doorbell carries at most
 
 
 class SliceEngine(ChatEngine):
@@ -91,6 +91,11 @@ class RedisStore:
             elif key.startswith(self.object_prefixes):
                 self.recalled[key] = value
 
+    def news(self, s: Slice) -> dict[str, str] | None:
+        """What a landed commit wrote, for the doorbells it rings; None past NEWS_LIMIT."""
+        news = {key: value for key, value in s.written.items() if value is not None}
+        return news if sum(map(len, news.values())) <= NEWS_LIMIT else None
+
     def new_engine(self) -> SliceEngine:
         return SliceEngine(self.config, self.clock)
 
@@ -106,13 +111,11 @@ class RedisStore:
         members: bool = True,
         count: bool = False,
         known: Mapping[str, str | None] | None = None,
-        along: Along | None = None,
     ) -> Slice:
         """The slice these name, closed over links: identities' rooms (unless not `follow`,
         when they are only kept alive), rooms' members (unless not `members`), the queue's
         people. Keys in `known` (what a refused commit found) are taken from there, unread:
-        a stale one only makes the commit refuse again. `along`: a call to count against a
-        rate limit, in the same first round trip."""
+        a stale one only makes the commit refuse again."""
         k, engine, known = self.keys, self.new_engine(), known or {}
         s = Slice(engine)
         named_ids, named_rooms = {i for i in ids if i}, {r for r in rooms if r}
@@ -145,23 +148,7 @@ class RedisStore:
         if unknown:
             first.mget(unknown)
             names.append("objects")
-        if along is not None and along.queue(first):
-            names.append("along")
-        try:
-            got = (
-                dict(zip(names, await first.execute(raise_on_error=False), strict=True))
-                if names
-                else {}
-            )
-        except BaseException:
-            if along is not None:
-                along.release()
-            raise
-        if along is not None:  # counted before the use case runs: refused, it does not
-            await along.finish(got.pop("along", None))
-        for value in got.values():
-            if isinstance(value, Exception):
-                raise value
+        got = dict(zip(names, await first.execute(), strict=True)) if names else {}
         if count:
             engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
         objects = _merge(wanted, have, unknown, got.get("objects"))
