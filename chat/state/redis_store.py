@@ -81,7 +81,7 @@ class RedisStore:
         # after it, usually need no read. Also only a guess, compared on commit like any value.
         self.recalled: dict[str, str] = {}
 
-    def learn(self, values: dict[str, str | None] | Mapping[str, str]) -> None:
+    def learn(self, values: Mapping[str, str | None]) -> None:
         """Recall these values (None: the key is gone)."""
         if len(self.recalled) + len(values) > RECALLED:
             self.recalled.clear()
