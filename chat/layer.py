@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
@@ -24,6 +25,35 @@ BUFFERS = ("channels",)  # where our layers keep rings not yet received (chat/*_
 
 
 ANSWER_FIRST = 0.05  # seconds a ringer lets the waits it woke in this process answer first
+
+
+class PackedRing(NamedTuple):
+    """A ring ready to be added to the channel layer's sorted set in Redis by whoever writes
+    there anyway (the Redis state's commit), exactly as the layer's own send would add it:
+    trim entries scored at or below `stale`, then add `body` at `score` unless `capacity`
+    are already there, and keep the key `expiry` seconds."""
+
+    key: str
+    body: bytes
+    score: float
+    stale: int
+    capacity: int
+    expiry: int
+
+
+Where = tuple[object, ...]  # a Redis server and database: (host, port, db, unix socket path)
+
+
+def where(connection: Mapping[str, object]) -> Where:
+    """Which Redis server and database redis-py connection settings point at."""
+    get = connection.get
+    return get("host", "localhost"), get("port", 6379), get("db", 0), get("path")
+
+
+# `Doorbells.pack`: (channels, news, where) -> (rings a commit there can add, the rest)
+Packer = Callable[
+    [Iterable[str], Mapping[str, str] | None, Where], tuple[list[PackedRing], tuple[str, ...]]
+]
 
 
 class Doorbells:
@@ -63,6 +93,25 @@ class Doorbells:
                 answers.append(answered)
         if answers:
             await asyncio.wait(answers, timeout=self.answer_first)
+
+    def pack(
+        self, channels: Iterable[str], news: Mapping[str, str] | None, at: Where
+    ) -> tuple[list[PackedRing], tuple[str, ...]]:
+        """The rings for these channels that a commit in the Redis `at` can add itself
+        (waits in other processes, when the layer keeps its rings there), and the channels
+        left to `ring` the usual way."""
+        packer = getattr(self.layer, "pack", None)
+        if packer is None:
+            return [], tuple(channels)
+        ring = {**RING, "news": dict(news)} if news else RING
+        packed, rest = [], []
+        for channel in channels:
+            one = packer(channel, ring, at)
+            if one is None:
+                rest.append(channel)
+            else:
+                packed.append(one)
+        return packed, tuple(rest)
 
     def discard(self, channel: str) -> None:
         """Forget a finished wait's channel and any ring that came too late for it."""

@@ -5,6 +5,9 @@ and renews the key's expiry as four sequential commands. Doorbells are sent on t
 every message, so this layer sends the same four commands in one pipeline. The capacity check
 then counts before the add in the same round trip, so a full channel still refuses
 (ChannelFull); as upstream says of its own check, the list may leak slightly over capacity.
+Most rings need not even that: when the Redis chat state keeps its data in this layer's Redis,
+its commit adds the rings it causes to these same keys in the same steps (`pack`, and the
+commit script in chat/state/redis_commit.py), so a ring lands with its commit or not at all.
 
 A ring for a wait in this very process (its channel carries this layer's prefix) goes
 straight to the local layer, with no round trip at all: in a cluster of N processes, one ring
@@ -31,8 +34,9 @@ from typing import Any
 
 from channels.exceptions import ChannelFull
 from channels_redis.core import RedisChannelLayer
+from redis.asyncio.connection import parse_url
 
-from chat.layer import PREFIX
+from chat.layer import PREFIX, PackedRing, Where, where
 from chat.local_layer import LocalChannelLayer
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,31 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         self.channels = self.local.channels  # what Doorbells.discard and prune tidy
         self._pumps: dict[str, asyncio.Task[None]] = {}  # process key -> its popping task
         self._closing = False
+        self.where = self._where()
+
+    def _where(self) -> Where | None:
+        """The one Redis server and database this layer keeps its rings in (None with several
+        hosts: then which one a channel's ring goes to is the layer's own business)."""
+        if len(self.hosts) != 1:
+            return None
+        host = dict(self.hosts[0])
+        if "address" in host:
+            host.update(parse_url(host["address"]))
+        return where(host)
+
+    def pack(self, channel: str, message: dict[str, Any], at: Where) -> PackedRing | None:
+        """`send`'s steps for a ring to another process's wait, as data for a commit into
+        the Redis at `where` to carry out (chat/state/redis_commit.py); None unless the ring
+        would go there (a wait of this process takes the local path)."""
+        if "!" not in channel or self.where is None or self.where != at:
+            return None
+        non_local = self.non_local_name(channel)
+        if self._ours(non_local):
+            return None
+        now, body = time.time(), self.serialize({**message, "__asgi_channel__": channel})
+        expiry = int(self.expiry)
+        capacity = self.get_capacity(channel)
+        return PackedRing(self.prefix + non_local, body, now, int(now) - expiry, capacity, expiry)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"

@@ -36,6 +36,7 @@ class ChatService:
     def __init__(self, state: ChatState, bells: Doorbells, config: ChatConfig) -> None:
         self.state = state
         self.bells = bells
+        state.carry_rings(bells.pack)
         self.config = config
         self.listeners: list[Callable[[], None]] = []  # told after every change (monitor)
         self.closing = False  # shutting down: waits return at once

@@ -21,6 +21,7 @@ from chat.core.results import (
     WaitStep,
 )
 from chat.core.snapshot import Snapshot
+from chat.layer import Packer
 
 
 class ChatState(Protocol):
@@ -60,6 +61,10 @@ class ChatState(Protocol):
     async def close_room(self, label: str) -> Outcome[bool]: ...
 
     async def snapshot(self, show_names: bool, page: int = 0) -> Snapshot: ...
+
+    def carry_rings(self, pack: Packer) -> None:
+        """Told once, by the service: how to pack rings (`Doorbells.pack`) that a shared
+        backend's commits may add to the channel layer themselves."""
 
     async def admit(self, key: str, rate: Rate) -> None:
         """One more call counted against the limit `rate` under `key` (a client address),

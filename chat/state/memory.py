@@ -21,12 +21,16 @@ from chat.core.results import (
     WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
+from chat.layer import Packer
 
 
 class MemoryChatState:
     def __init__(self, config: ChatConfig, engine: ChatEngine | None = None) -> None:
         self.engine = engine or ChatEngine(config)
         self.rates = RateTable()
+
+    def carry_rings(self, pack: Packer) -> None:
+        """Nothing to carry: in one process every ring is local."""
 
     async def admit(self, key: str, rate: Rate) -> None:
         self.rates.admit(key, self.engine.clock(), rate)

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -30,6 +30,7 @@ from chat.core.results import (
     WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
+from chat.layer import PackedRing, Packer, Where, where
 from chat.state.redis_rates import RedisRates
 from chat.state.redis_store import RedisStore, Slice, SliceEngine
 
@@ -39,6 +40,24 @@ ATTEMPTS = 200  # conflicts are short: someone else's commit landed between our 
 
 class Contention(RuntimeError):
     """A use case kept meeting concurrent changes; the caller sees an internal error."""
+
+
+class Ringing:
+    """The doorbells a use case's outcome rings, once its commit is about to be sent: the
+    news they carry is what the commit writes, and the rings the layer can have the commit
+    add (`carry_rings`) go with it; `outcome` keeps the others for the service to ring."""
+
+    def __init__(self, outcome: Outcome[Any], state: RedisChatState) -> None:
+        self.outcome, self.state = outcome, state
+
+    def rings(self, written: Mapping[str, str | None]) -> list[PackedRing]:
+        news = self.state.store.news(written)
+        packed: list[PackedRing] = []
+        rest = self.outcome.wake
+        if self.state.pack is not None:
+            packed, rest = self.state.pack(rest, news, self.state.where)
+        self.outcome = replace(self.outcome, wake=rest, news=news)
+        return packed
 
 
 class RedisChatState:
@@ -52,9 +71,17 @@ class RedisChatState:
         self.config, self.redis, self.clock = config, redis, clock
         self.store = RedisStore(redis, config, prefix, clock)
         self.rates = RedisRates(redis, prefix, clock)
+        self.pack: Packer | None = None
+        self.where: Where = where(redis.connection_pool.connection_kwargs)
 
     async def admit(self, key: str, rate: Rate) -> None:
         await self.rates.admit(key, rate)
+
+    def carry_rings(self, pack: Packer) -> None:
+        """Let commits add the rings they cause to the channel layer's keys themselves, when
+        `pack` says the layer keeps them in this Redis (`Doorbells.pack`): a ring then lands
+        with its commit or not at all, and costs the ringer no round trip of its own."""
+        self.pack = pack
 
     async def _run(
         self, use_case: Callable[[SliceEngine], T], recall: bool = False, **load: object
@@ -80,11 +107,11 @@ class RedisChatState:
             # on stale values would lose to every fresh one (starving under contention). A
             # first attempt on recalled values does not count: it read nothing.
             retry = attempt - 1 if recall else attempt
-            if await store.commit(s, current=retry <= 0):
+            ringing = Ringing(result, self) if isinstance(result, Outcome) and result.wake else None
+            rings = ringing.rings if ringing else None
+            if await store.commit(s, current=retry <= 0, rings=rings):
                 store.learn(s.written)
-                if isinstance(result, Outcome) and result.wake:
-                    return replace(result, news=store.news(s))  # type: ignore[return-value]
-                return result
+                return ringing.outcome if ringing else result  # type: ignore[return-value]
             store.learn(s.current)
             known = s.current  # empty unless asked for
             await asyncio.sleep(random.random() * 0.001 * min(max(retry, 0), 20))  # spread them

@@ -6,19 +6,21 @@ with no chat rule in it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 
 from chat.core.activity import WINDOW
 from chat.core.engine import ChatEngine
+from chat.layer import PackedRing
 from chat.state import codec
 
 if TYPE_CHECKING:
     from chat.state.redis_store import Slice
 
 T = TypeVar("T")
+Rings = Callable[[Mapping[str, str | None]], Sequence[PackedRing]]
 
 # Markers that no stored value (JSON or a number) can equal.
 MISSING, DELETE, SAME = "~missing", "~delete", "~same"
@@ -26,7 +28,8 @@ MISSING, DELETE, SAME = "~missing", "~delete", "~same"
 # KEYS: the compared keys, then keys whose expiry is refreshed, then keys of derived updates.
 # ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]],
 #           "cur": whether a refusal returns the compared keys' values}
-# ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write.
+#           "r": rings to add once written, [[key index, score, stale, capacity, expiry]]
+# ARGV[2..n+1]: the values loaded; ARGV[n+2..2n+1]: the values to write; then the rings' bodies.
 # Returns 1 once written; if any compared value differs, writes nothing and returns 0 or (with
 # "cur") what the compared keys hold now, so the caller's next attempt need not read them.
 COMMIT = """
@@ -54,6 +57,14 @@ for _, op in ipairs(h.ops) do
   local args = {op[1], KEYS[op[2]]}
   for j = 3, #op do args[#args + 1] = op[j] end
   redis.call(unpack(args))
+end
+for j, r in ipairs(h.r) do
+  local key = KEYS[r[1]]
+  redis.call('ZREMRANGEBYSCORE', key, 0, r[3])
+  if redis.call('ZCARD', key) < r[4] then
+    redis.call('ZADD', key, 'NX', r[2], ARGV[1 + 2 * n + j])
+    redis.call('EXPIRE', key, r[5])
+  end
 end
 return 1
 """
@@ -83,9 +94,11 @@ class Commits:
         self.keys, self.ttl = keys, ttl
         self.commit_script = redis.register_script(COMMIT)
 
-    async def commit(self, s: Slice, current: bool = False) -> bool:
+    async def commit(self, s: Slice, current: bool = False, rings: Rings | None = None) -> bool:
         """Write what the use case changed, if nothing loaded changed meanwhile. If something
-        did and `current` is asked for, keep what the compared keys hold now in `s.current`."""
+        did and `current` is asked for, keep what the compared keys hold now in `s.current`.
+        `rings`, given what the commit is to write, names doorbells to add with it (the same
+        steps as the channel layer's send: chat/redis_layer.py), so they land only if it does."""
         k, world, ops = self.keys, s.engine, []
         compared: list[tuple[str, str | None, str]] = []
         for cid, old, ident, new in _changes(s.ids, world.identities, codec.dump_identity):
@@ -110,12 +123,15 @@ class Commits:
         ops += self._counters(world)
         kept = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
         ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(kept)]  # kept while used
-        landed = await self._run(compared, sorted(k.room(r) for r in s.touch), ops, current)
+        written = {
+            key: (old if new == SAME else None if new == DELETE else new)
+            for key, old, new in compared[:objects]
+        }
+        packed = rings(written) if rings is not None else []
+        touch = sorted(k.room(r) for r in s.touch)
+        landed = await self._run(compared, touch, ops, current, packed)
         if landed == 1:
-            s.written = {
-                key: (old if new == SAME else None if new == DELETE else new)
-                for key, old, new in compared[:objects]
-            }
+            s.written = written
         if isinstance(landed, list):
             values = (codec.text(value) for value in landed)
             s.current = {
@@ -144,18 +160,32 @@ class Commits:
         touch: list[str],
         ops: list[list[Any]],
         current: bool,
+        rings: Sequence[PackedRing],
     ) -> int | list[bytes | str]:
         keys = [key for key, _, _ in compared] + touch
         index: dict[str, int] = {}
+
+        def position(key: str) -> int:
+            if key not in index:
+                index[key] = len(keys) + 1
+                keys.append(key)
+            return index[key]
+
         for op in ops:
-            if op[1] not in index:
-                index[op[1]] = len(keys) + 1
-                keys.append(op[1])
-            op[1] = index[op[1]]
-        header = {"n": len(compared), "t": len(touch), "ttl": self.ttl, "ops": ops, "cur": current}
-        args = [json.dumps(header)]
+            op[1] = position(op[1])
+        r = [[position(g.key), g.score, g.stale, g.capacity, g.expiry] for g in rings]
+        header = {
+            "n": len(compared),
+            "t": len(touch),
+            "ttl": self.ttl,
+            "ops": ops,
+            "r": r,
+            "cur": current,
+        }
+        args: list[str | bytes] = [json.dumps(header)]
         args += [MISSING if old is None else old for _, old, _ in compared]
         args += [new for _, _, new in compared]
+        args += [g.body for g in rings]
         return await self.commit_script(keys=keys, args=args)  # type: ignore[no-any-return]
 
 

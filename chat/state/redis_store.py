@@ -91,9 +91,10 @@ class RedisStore:
             elif key.startswith(self.object_prefixes):
                 self.recalled[key] = value
 
-    def news(self, s: Slice) -> dict[str, str] | None:
-        """What a landed commit wrote, for the doorbells it rings; None past NEWS_LIMIT."""
-        news = {key: value for key, value in s.written.items() if value is not None}
+    @staticmethod
+    def news(written: Mapping[str, str | None]) -> dict[str, str] | None:
+        """What a commit writes, for the doorbells it rings; None past NEWS_LIMIT."""
+        news = {key: value for key, value in written.items() if value is not None}
         return news if sum(map(len, news.values())) <= NEWS_LIMIT else None
 
     def new_engine(self) -> SliceEngine:

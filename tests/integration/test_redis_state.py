@@ -174,12 +174,12 @@ async def test_a_use_case_that_fails_on_what_a_refusal_found_reads_everything_ag
     await state.join_room("stale", "Ben", None)
     commit = state.store.commit
 
-    async def refused_once_with_a_stale_view(s: Any, current: bool = False) -> bool:
+    async def refused_once_with_a_stale_view(s: Any, current: bool = False, **kw: Any) -> bool:
         if not refused:
             refused.append(s)
             s.current = {state.store.keys.ident(ann): None}  # "Ann is gone": not so
             return False
-        return await commit(s, current)
+        return await commit(s, current, **kw)
 
     refused: list[Any] = []
     state.store.commit = refused_once_with_a_stale_view  # type: ignore[method-assign]
