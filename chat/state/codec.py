@@ -18,6 +18,7 @@ from chat.core.world import Identity, Room, SentKey
 ENTRY_FIELDS = tuple(f.name for f in fields(Entry))  # entries are stored as lists: compact
 MAILBOX_FIELDS = tuple(f.name for f in fields(Mailbox) if f.name != "entries")
 IDENTITY_FIELDS = tuple(f.name for f in fields(Identity) if f.name not in ("mailbox", "sent_keys"))
+ROOM_FIELDS = tuple(f.name for f in fields(Room))
 
 
 def dump_identity(ident: Identity) -> str:
@@ -41,7 +42,9 @@ def load_identity(raw: str | bytes) -> Identity:
 
 
 def dump_room(room: Room) -> str:
-    return json.dumps(asdict(room), separators=(",", ":"))
+    # What `asdict` would give (members' values are None), without its deep copy: every
+    # commit dumps each room it loaded, to see whether it changed.
+    return json.dumps({name: getattr(room, name) for name in ROOM_FIELDS}, separators=(",", ":"))
 
 
 def load_room(raw: str | bytes) -> Room:
