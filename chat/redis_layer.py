@@ -80,7 +80,7 @@ class PipelinedRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
 
     def pack(self, channel: str, message: dict[str, Any], at: Where) -> PackedRing | None:
         """`send`'s steps for a ring to another process's wait, as data for a commit into
-        the Redis at `where` to carry out (chat/state/redis_commit.py); None unless the ring
+        the Redis `at` to carry out (chat/state/redis_commit.py); None unless the ring
         would go there (a wait of this process takes the local path)."""
         if "!" not in channel or self.where is None or self.where != at:
             return None
