@@ -17,7 +17,7 @@ from channels.layers import BaseChannelLayer
 
 log = logging.getLogger(__name__)
 
-RING = {"type": "chat.ring"}
+RING: dict[str, object] = {"type": "chat.ring"}
 
 
 PREFIX = "mcpchat.wait"
@@ -25,6 +25,11 @@ BUFFERS = ("channels",)  # where our layers keep rings not yet received (chat/*_
 
 
 ANSWER_FIRST = 0.05  # seconds a ringer lets the waits it woke in this process answer first
+
+
+def _ring(news: Mapping[str, str] | None) -> dict[str, object]:
+    """A ring's message, with the state's news if any."""
+    return {**RING, "news": dict(news)} if news else RING
 
 
 class PackedRing(NamedTuple):
@@ -78,7 +83,7 @@ class Doorbells:
         answers before the ringer goes on. On one event loop the ringer's own reply would
         otherwise go out first, and its length add to every message's latency."""
         answers: list[asyncio.Future[None]] = []
-        ring = {**RING, "news": dict(news)} if news else RING
+        ring = _ring(news)
         for channel in channels:
             try:
                 await self.layer.send(channel, ring)
@@ -103,7 +108,7 @@ class Doorbells:
         packer = getattr(self.layer, "pack", None)
         if packer is None:
             return [], tuple(channels)
-        ring = {**RING, "news": dict(news)} if news else RING
+        ring = _ring(news)
         packed, rest = [], []
         for channel in channels:
             one = packer(channel, ring, at)

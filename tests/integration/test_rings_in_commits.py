@@ -15,6 +15,7 @@ from chat.layer import PREFIX, Doorbells
 from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
 from chat.services import ChatService
 from chat.state.redis import RedisChatState
+from mcpchat.devserver import eventually
 from tests.redis_server import require_redis
 
 # Waits tick every 120 s: a wait that returns sooner was woken by its ring.
@@ -51,12 +52,6 @@ class Process:
         await self.redis.aclose()
 
 
-async def until(condition: Any, bound: float = BOUND) -> None:
-    async with asyncio.timeout(bound):
-        while not await condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_a_wait_on_another_process_is_woken_by_the_senders_commit(url: str) -> None:
     p0, p1 = Process(url), Process(url)
     try:
@@ -68,7 +63,7 @@ async def test_a_wait_on_another_process_is_woken_by_the_senders_commit(url: str
         async def parked() -> bool:
             return (await p1.service.status(ann)).waiting
 
-        await until(parked)
+        await eventually(parked, BOUND, "Ann's wait to park")
         await p1.service.send(ben, None, "hello over there")
         got = await asyncio.wait_for(waiting, BOUND)
         assert [i.text for i in got.items] == ["hello over there"]
