@@ -154,7 +154,7 @@ class ChatEngine(WaitRules):
             ident.sent_keys[key] = SentKey(now, text, result)
             while len(ident.sent_keys) > KEPT_SEND_KEYS:
                 del ident.sent_keys[next(iter(ident.sent_keys))]
-        return Outcome(result, tuple(self._doorbells(recipients)))
+        return Outcome(result, tuple(self._answer_waits(recipients)))
 
     def _earlier_send(self, ident: Identity, key: str, text: str, now: float) -> SendResult | None:
         """The result of an earlier send with this key, if it is still remembered."""

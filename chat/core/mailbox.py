@@ -140,6 +140,15 @@ class Mailbox:
             self.handed_out = max(self.handed_out, batch[-1].id)
         return batch
 
+    def give_back(self) -> None:
+        """What was handed out since the last confirmation never reached its reader: hand it
+        out again. For a wait answered in place, which parked with everything confirmed."""
+        self.handed_out = self.confirmed
+
+    def handed(self) -> list[Entry]:
+        """What the last `hand_out` gave away and nobody has confirmed yet."""
+        return [e for e in self.entries if e.id <= self.handed_out]
+
     def pending(self) -> int:
         return len(self.entries)
 

@@ -3,6 +3,8 @@ confirmation tells the senders (read receipts).
 
 A wait is a lease that every look renews, so a wait whose process died stops counting by
 itself. The newest wait of a client wins: older ones see a stale generation and return empty.
+A wait in progress is answered by the change that fills its mailbox (`_answer_waits`), so
+waking it costs no second change.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class WaitRules(ChatWorld):
         if ident.waiter_channel:
             wake.append(ident.waiter_channel)
         ident.wait_generation += 1
-        ident.waiter_channel = channel
+        ident.waiter_channel, ident.wait_answered = channel, False
         step = self._look(ident, ident.wait_generation)
         return Outcome(step, tuple(wake))
 
@@ -62,35 +64,42 @@ class WaitRules(ChatWorld):
         return wake
 
     def poll(self, client_id: str, generation: int) -> WaitStep:
-        """Another look at the log for a wait in progress."""
+        """Another look at the log for a wait in progress. A wait already answered (by the
+        change that filled its mailbox, see `_answer_waits`) takes its answer and changes
+        nothing: the change that answered it wrote everything."""
+        ident = self.identities.get(client_id)
+        if ident and ident.wait_generation == generation and ident.wait_answered:
+            # Only a handed-out entry's expiry (after message_ttl) leaves the answer empty.
+            return WaitStep(generation, ident.mailbox.handed() or None)
         return self._look(self.identity(client_id), generation)
 
     def _look(self, ident: Identity, generation: int) -> WaitStep:
         """Hand out everything pending to the newest wait. A wait that gets something ends
-        here; one that gets nothing has its lease renewed and its doorbell re-armed."""
+        here; one that gets nothing has its lease renewed."""
         if ident.wait_generation != generation:
             return WaitStep(generation, None)
         entries = ident.mailbox.hand_out(ident.last_seen)
         if entries:
-            self._end(ident)
+            self._end(ident, ident.last_seen)
         else:
             ident.wait_lease = ident.last_seen + self._lease()
-            ident.waiter_rung = False
         return WaitStep(generation, entries)
 
     def end_wait(self, client_id: str, generation: int) -> None:
-        """A wait that timed out or was cancelled is over."""
+        """A wait that returns nothing to its client (it timed out or was cancelled) is
+        over. If it had been answered in place, that answer goes back: its client never got
+        it, so even a wait that does not confirm (`after` omitted) hands it out again."""
         ident = self.identities.get(client_id)
         if ident is None:
             return
         ident.last_seen = self.clock()
-        if ident.wait_generation == generation:
-            self._end(ident)
-
-    @staticmethod
-    def _end(ident: Identity) -> None:
-        ident.waiter_channel, ident.waiter_rung, ident.wait_lease = None, False, 0.0
-        ident.heard_at = ident.last_seen  # still listening for a moment (presence)
+        if ident.wait_generation != generation:
+            return
+        if ident.wait_answered:
+            ident.mailbox.give_back()
+            ident.wait_answered = False
+        elif ident.waiter_channel is not None:
+            self._end(ident, ident.last_seen)
 
     def _lease(self) -> float:
         """How long a wait counts as in progress without polling: waits poll at least every

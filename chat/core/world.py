@@ -35,12 +35,12 @@ class Identity:
     avoid: dict[str, float] = field(default_factory=dict)  # ex-partner id -> not before
     wait_generation: int = 0  # the newest wait wins; older ones see a stale number
     waiter_channel: str | None = None  # doorbell of the newest wait in progress
-    waiter_rung: bool = False  # rung since the waiter last read the log: no need to ring again
+    wait_answered: bool = False  # the newest wait was answered in place (`_answer_waits`)
     wait_lease: float = 0.0  # until then a wait is in progress, which counts as activity
     sent_keys: dict[str, SentKey] = field(default_factory=dict)  # idempotency keys, oldest first
     send_tat: float = 0.0  # rate limit state (limits.py) of this client's messages
     wait_tat: float = 0.0  # ... and of its wait_for_message calls
-    heard_at: float = 0.0  # when its last wait ended
+    heard_at: float = 0.0  # when its last wait ended (or was answered)
     typing_until: float = 0.0  # its chat window said it is typing (presence)
     receipts: bool = False  # its newest wait asked for `read` events
 
@@ -165,18 +165,28 @@ class ChatWorld:
                 message_id=message_id,
                 **who,
             )
-        return self._doorbells(idents)
+        return self._answer_waits(idents)
 
-    @staticmethod
-    def _doorbells(idents: Iterable[Identity]) -> list[str]:
-        """The doorbells of those with a wait in progress that has not been rung since it last
-        read the log: one ring wakes it, and more would only linger in the channel layer."""
+    def _answer_waits(self, idents: Iterable[Identity]) -> list[str]:
+        """Hand what is pending to each wait in progress among `idents`, which ends it, and
+        return those waits' doorbells. A wait is answered by the change that fills its
+        mailbox, within that change: its ring only tells it so (and, across processes,
+        carries the answer), so the woken wait has nothing left to write."""
+        now = self.clock()
         bells = []
         for ident in idents:
-            if ident.waiter_channel and not ident.waiter_rung:
-                ident.waiter_rung = True
-                bells.append(ident.waiter_channel)
+            channel = ident.waiter_channel
+            if channel and ident.mailbox.hand_out(now):
+                self._end(ident, now)
+                ident.wait_answered = True
+                bells.append(channel)
         return bells
+
+    @staticmethod
+    def _end(ident: Identity, at: float) -> None:
+        """The identity's wait in progress is over (answered, timed out or cancelled)."""
+        ident.waiter_channel, ident.wait_lease = None, 0.0
+        ident.heard_at = at  # still listening for a moment (presence)
 
     # -- rooms ------------------------------------------------------------------------------
 

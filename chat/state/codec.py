@@ -32,6 +32,7 @@ def dump_identity(ident: Identity) -> str:
 
 def load_identity(raw: str | bytes) -> Identity:
     data: dict[str, Any] = json.loads(raw)
+    data.pop("waiter_rung", None)  # stored by versions before waits were answered in place
     box = data.pop("mailbox")
     entries = deque(Entry(**dict(zip(ENTRY_FIELDS, e, strict=True))) for e in box.pop("entries"))
     sent = {

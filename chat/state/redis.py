@@ -84,11 +84,16 @@ class RedisChatState:
         self.pack = pack
 
     async def _run(
-        self, use_case: Callable[[SliceEngine], T], recall: bool = False, **load: object
+        self,
+        use_case: Callable[[SliceEngine], T],
+        recall: bool = False,
+        check: bool = True,
+        **load: object,
     ) -> T:
         """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace.
         With `recall`, the first attempt starts from the values this process recalls (see
-        `RedisStore.recalled`) and reads only the rest."""
+        `RedisStore.recalled`) and reads only the rest. Without `check`, an attempt that
+        changed nothing is the answer, uncompared (`Commits.commit`)."""
         store = self.store
         known: Mapping[str, str | None] = store.recalled if recall else {}
         for attempt in range(ATTEMPTS):
@@ -109,7 +114,7 @@ class RedisChatState:
             retry = attempt - 1 if recall else attempt
             ringing = Ringing(result, self) if isinstance(result, Outcome) and result.wake else None
             rings = ringing.rings if ringing else None
-            if await store.commit(s, current=retry <= 0, rings=rings):
+            if await store.commit(s, current=retry <= 0, rings=rings, check=check):
                 store.learn(s.written)
                 return ringing.outcome if ringing else result  # type: ignore[return-value]
             store.learn(s.current)
@@ -161,8 +166,14 @@ class RedisChatState:
     ) -> WaitStep:
         if news:
             self.store.learn(news)
+        # Unchecked: a look that changes nothing is a wait already answered, and that answer
+        # was committed by the change that gave it (`WaitRules.poll`), whatever happened since.
         return await self._run(
-            lambda e: e.poll(client_id, generation), recall=True, ids=[client_id], follow=False
+            lambda e: e.poll(client_id, generation),
+            recall=True,
+            check=False,
+            ids=[client_id],
+            follow=False,
         )
 
     async def end_wait(self, client_id: str, generation: int) -> None:

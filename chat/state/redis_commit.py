@@ -94,11 +94,15 @@ class Commits:
         self.keys, self.ttl = keys, ttl
         self.commit_script = redis.register_script(COMMIT)
 
-    async def commit(self, s: Slice, current: bool = False, rings: Rings | None = None) -> bool:
+    async def commit(
+        self, s: Slice, current: bool = False, rings: Rings | None = None, check: bool = True
+    ) -> bool:
         """Write what the use case changed, if nothing loaded changed meanwhile. If something
         did and `current` is asked for, keep what the compared keys hold now in `s.current`.
         `rings`, given what the commit is to write, names doorbells to add with it (the same
-        steps as the channel layer's send: chat/redis_layer.py), so they land only if it does."""
+        steps as the channel layer's send: chat/redis_layer.py), so they land only if it does.
+        Without `check`, a use case that changed nothing is not sent at all: its caller says
+        its answer stands on whatever committed values it read, current or not."""
         k, world, ops = self.keys, s.engine, []
         compared: list[tuple[str, str | None, str]] = []
         for cid, old, ident, new in _changes(s.ids, world.identities, codec.dump_identity):
@@ -121,6 +125,9 @@ class Commits:
             new_serial = str(world.room_serial)
             compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
         ops += self._counters(world)
+        if not check and not ops and all(new == SAME for _, _, new in compared):
+            s.written = {}
+            return True
         kept = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
         ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(kept)]  # kept while used
         written = {

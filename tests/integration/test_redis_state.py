@@ -160,10 +160,13 @@ async def test_a_wait_woken_with_news_and_the_wait_after_it_read_nothing(redis: 
 
 async def test_news_out_of_date_never_hides_a_message(redis: Redis) -> None:
     p0, p1, (ann, ben, gen) = await parked_across(redis, "stale-news")
-    old = await p1.send(ben, None, "one", None)
-    await p1.send(ben, None, "two", None)  # Ann's wait was rung once: it is still parked
-    entries = (await p0.poll(ann, gen, old.news)).entries  # what the first ring carried
-    assert [e.text for e in entries or () if e.kind == "message"] == ["one", "two"]
+    old = await p1.send(ben, None, "one", None)  # answers Ann's parked wait
+    await p1.send(ben, None, "two", None)  # for her next wait
+    entries = (await p0.poll(ann, gen, old.news)).entries or []  # what the ring carried
+    assert [e.text for e in entries if e.kind == "message"] == ["one"]
+    # Her next wait starts from that news, which does not know "two" yet.
+    nxt = await p0.begin_wait(ann, None, entries[-1].id, "next", False)
+    assert [e.text for e in nxt.value.entries or () if e.kind == "message"] == ["two"]
 
 
 async def test_a_use_case_that_fails_on_what_a_refusal_found_reads_everything_again(

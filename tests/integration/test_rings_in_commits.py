@@ -73,6 +73,36 @@ async def test_a_wait_on_another_process_is_woken_by_the_senders_commit(url: str
         await p1.close()
 
 
+async def test_the_woken_wait_writes_nothing_the_senders_commit_answered_it(url: str) -> None:
+    p0, p1 = Process(url), Process(url)
+    try:
+        ann = (await p0.service.join_room("r", "Ann")).client_id
+        ben = (await p1.service.join_room("r", "Ben")).client_id
+        cursor = (await p0.service.wait(ann, timeout=0)).last_id
+        waiting = asyncio.create_task(p0.service.wait(ann, timeout=200, after=cursor))
+
+        async def parked() -> bool:
+            return (await p1.service.status(ann)).waiting
+
+        await eventually(parked, BOUND, "Ann's wait to park")
+        commits = p0.state.store.commit.__self__  # type: ignore[attr-defined]
+        run, scripts = commits._run, []
+
+        async def counted(*args: Any) -> Any:
+            scripts.append(args)
+            return await run(*args)
+
+        commits._run = counted
+        await p1.service.send(ben, None, "hello over there")
+        got = await asyncio.wait_for(waiting, BOUND)
+        assert [i.text for i in got.items] == ["hello over there"]
+        assert scripts == []  # Ann's process sent no commit to take its answer
+        assert not (await p0.service.status(ann)).waiting
+    finally:
+        await p0.close()
+        await p1.close()
+
+
 async def test_a_refused_commit_rings_nobody(url: str) -> None:
     p0, p1 = Process(url), Process(url)
     try:

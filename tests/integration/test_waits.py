@@ -92,12 +92,14 @@ async def test_cancels_and_timeouts_after_the_hand_out_lose_and_repeat_nothing(
             await asyncio.sleep(0)
         if rng.random() < 0.3:  # a real network round trip's worth, for the Redis backend
             await asyncio.sleep(rng.random() * 0.004)
+        handed = False
         if rng.random() < 0.4:
+            handed = await state.handed_out(a) > before  # entries it will never return?
             wait.cancel()  # the client went away: whatever it was handed is not confirmed
         try:
             got = await wait
-        except asyncio.CancelledError:  # was it handed entries it will never return?
-            cancelled_after_hand_out += await state.handed_out(a) > before
+        except asyncio.CancelledError:
+            cancelled_after_hand_out += handed
             continue
         received += texts(got)
         cursor = got.last_id if got.last_id is not None else cursor
@@ -212,6 +214,29 @@ async def test_two_sends_to_a_parked_wait_arrive_once_and_leave_no_ring(
     rest = await svc.wait(a, timeout=0, after=got.last_id)
     assert texts(got) + texts(rest) == ["one", "two"]
     assert layer_channels(svc) == []
+
+
+async def test_a_wait_gone_after_its_answer_gives_it_back_even_without_after(
+    make_service: MakeService,
+) -> None:
+    """The send answers the parked wait in place; its client goes before the answer reaches
+    it. The next wait, which does not confirm anything by `after`, still gets the message."""
+    svc = make_service(progress_interval=NO_TICK)
+    a, b = await pair(svc)
+    gone = asyncio.get_running_loop().create_future()
+    ring_wait = svc.bells.wait
+
+    async def ring_then_gone(channel: str, timeout: float) -> Any:
+        news = await ring_wait(channel, timeout)  # the send's ring: the wait is answered
+        gone.set_result(None)  # and its client goes before it can return that answer
+        return news
+
+    svc.bells.wait = ring_then_gone  # type: ignore[method-assign]
+    waiting = asyncio.create_task(svc.wait(a, timeout=60, gone=gone))
+    await eventually(_waiting(svc, a), 10, "the wait to park")
+    await svc.send(b, None, "one")
+    assert (await asyncio.wait_for(waiting, 30)).status == "timeout"
+    assert texts(await svc.wait(a, timeout=0)) == ["one"]
 
 
 def _waiting(svc: ChatService, client_id: str) -> Callable[[], Awaitable[bool]]:

@@ -101,20 +101,46 @@ def test_a_wait_whose_process_died_stops_counting_when_its_lease_lapses(
         engine.status(a)
 
 
-def test_one_ring_per_read_of_the_log(engine: ChatEngine) -> None:
-    """A waiter is rung once; more rings before it reads the log would only pile up."""
+def test_a_wait_is_answered_by_the_change_that_fills_its_mailbox(
+    engine: ChatEngine, clock: FakeClock
+) -> None:
+    """The send hands the message to the parked wait and ends it, in one change: its ring
+    only tells it so, and its look changes nothing. What comes after waits for the next."""
     a, b = pair(engine)
     gen = engine.begin_wait(a, None, None, "bell").value.generation
+    assert engine.status(a).waiting
     assert engine.send(b, None, "one").wake == ("bell",)
+    assert not engine.status(a).waiting  # answered: nobody waits any more
     assert engine.send(b, None, "two").wake == ()
     assert engine.leave(b, None).wake == ()
+    seen = engine.identities[a].last_seen
+    clock.advance(1)
     step = engine.poll(a, gen)
-    assert step.done and len(step.entries or []) == 3  # got it all: this wait is over
-    assert engine.join_room("r", "C").wake == ()  # nobody waits any more
+    assert [e.text for e in step.entries or []] == ["one"]  # what it was answered with
+    assert engine.identities[a].last_seen == seen  # taking the answer wrote nothing
+    assert engine.poll(a, gen) == step  # again (a lost answer, a second look): the same
+    rest = engine.begin_wait(a, None, step.entries[-1].id, "x").value.entries or []
+    assert [(e.text, e.event) for e in rest] == [("two", None), (None, "left")]
 
-    engine.begin_wait(a, None, None, "x")  # takes the "joined"
-    gen = engine.begin_wait(a, None, None, "bell-2").value.generation  # confirms it; parked
-    d = engine.join_room("r", "D").value.client_id
-    engine.leave(d, None)  # joined and left cancel out: the ring finds nothing
-    assert engine.poll(a, gen).entries == []  # an empty look re-arms the doorbell
-    assert engine.join_room("r", "E").wake == ("bell-2",)
+    gen = engine.begin_wait(a, None, None, "bell-2").value.generation  # confirms; parked
+    d = engine.join_room("r", "D").value.client_id  # answers it with "joined"
+    assert engine.leave(d, None).wake == ()  # handed out already: "left" stays, unrung
+    joined = engine.poll(a, gen).entries or []
+    assert [e.event for e in joined] == ["joined"]
+    gen = engine.begin_wait(a, None, None, "bell-3").value.generation  # takes the "left"
+    gen = engine.begin_wait(a, None, None, "bell-4").value.generation  # parked
+    e = engine.join_room("r", "E").value.client_id
+    assert engine.join_room("r", "F").wake == ()  # the wait was answered by E's "joined"
+    assert engine.leave(e, None).wake == ()
+    assert [x.event for x in engine.poll(a, gen).entries or []] == ["joined"]
+
+
+def test_a_wait_that_ends_without_its_answer_gives_it_back(engine: ChatEngine) -> None:
+    """Answered in place, but cancelled before it returned: the answer is handed out again
+    even to a wait that does not confirm (after omitted), never confirmed unseen."""
+    a, b = pair(engine)
+    gen = engine.begin_wait(a, None, None, "bell").value.generation
+    engine.send(b, None, "one")
+    engine.end_wait(a, gen)  # its client went away before the answer reached it
+    again = engine.begin_wait(a, None, None, "bell-2").value.entries or []
+    assert [e.text for e in again] == ["one"]
