@@ -38,17 +38,6 @@ def admit(tat: float, now: float, rate: Rate) -> float:
     return tat + rate.interval
 
 
-def admit_up_to(tat: float, now: float, rate: Rate, calls: int) -> tuple[float, int]:
-    """`admit` for up to `calls` more events now, at once: how many are allowed, and the TAT
-    after them (the TAT unchanged when none is)."""
-    start = max(tat, now)
-    room = (rate.burst - 1) * rate.interval - (start - now)
-    if calls <= 0 or room < 0:
-        return tat, 0
-    allowed = min(calls, int(room / rate.interval + 1e-9) + 1)  # + 1e-9: float rounding
-    return start + allowed * rate.interval, allowed
-
-
 def _per(per_second: float) -> str:
     if per_second >= 1:
         return f"{per_second:g} per second"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from chat.core.errors import RateLimited
-from chat.core.limits import Rate, admit, admit_up_to
+from chat.core.limits import Rate, admit
 
 # Set the key only if it still holds what the caller computed from; else say what it holds.
 CAS = """
@@ -117,8 +117,12 @@ class RedisRates:
                     verdicts.append(refused)
             ahead = 0
             if batch and verdicts[-1] is None:  # room left: take some calls ahead
-                rate = batch[-1].rate
-                tat, ahead = admit_up_to(tat, now, rate, share(rate))
+                for _ in range(share(batch[-1].rate)):
+                    try:
+                        tat = admit(tat, now, batch[-1].rate)
+                    except RateLimited:
+                        break
+                    ahead += 1
             # Nothing admitted: no write. A refusal needs no fresh read either, since a TAT
             # only grows until its key expires, which is after it has passed.
             if tat != start:
