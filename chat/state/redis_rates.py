@@ -6,13 +6,6 @@ itself for it: one compare-and-set per key is in flight at a time, and the calls
 meanwhile are settled together by the next one (each still admitted or refused on its own, in
 arrival order). Only processes race each other, so a conflict costs one retry per process,
 not one per caller.
-
-A compare-and-set that admits also takes up to `share` more calls of the limit for this
-process (1 % of the burst, less one: none below a burst of 200), to admit the next calls
-under that key without a round trip while they last: for `share` intervals of the rate, so
-each call still lands within that time of where the limit counted it. The limit then holds
-to within `share` calls: at most that many more in a window (a call used later than it was
-counted), and a process's unused ones refused to others until their time has passed.
 """
 
 from __future__ import annotations
@@ -37,20 +30,6 @@ return now
 """
 ATTEMPTS = 50
 KNOWN = 10_000  # last seen TAT per key, kept per process: usually saves the GET
-SHARE_OF_BURST = 100  # a process takes up to burst / this calls ahead (see above)
-
-
-def share(rate: Rate) -> int:
-    """How many calls past the one asked for a process may take ahead under `rate`."""
-    return max(0, rate.burst // SHARE_OF_BURST - 1)
-
-
-@dataclass
-class Spare:
-    """Calls this process has taken ahead under one key, usable until `until`."""
-
-    calls: int
-    until: float
 
 
 @dataclass
@@ -70,17 +49,12 @@ class RedisRates:
         self.prefix, self.clock = prefix, clock
         self.cas = redis.register_script(CAS)
         self.known: dict[str, str] = {}
-        self.spare: dict[str, Spare] = {}
         self.asking: dict[str, list[Ask]] = {}  # key -> calls for its next compare-and-set
         self.settlers: dict[str, asyncio.Task[None]] = {}  # key -> the task settling them
 
     async def admit(self, key: str, rate: Rate) -> None:
         """`RateLimited` if `rate` has no call left under `key` now."""
         name = f"{self.prefix}rate:{key}"
-        spare = self.spare.get(name)
-        if spare is not None and spare.calls > 0 and self.clock() < spare.until:
-            spare.calls -= 1
-            return
         ask = Ask(rate)
         self.asking.setdefault(name, []).append(ask)
         if name not in self.settlers:
@@ -115,14 +89,6 @@ class RedisRates:
                     verdicts.append(None)
                 except RateLimited as refused:
                     verdicts.append(refused)
-            ahead = 0
-            if batch and verdicts[-1] is None:  # room left: take some calls ahead
-                for _ in range(share(batch[-1].rate)):
-                    try:
-                        tat = admit(tat, now, batch[-1].rate)
-                    except RateLimited:
-                        break
-                    ahead += 1
             # Nothing admitted: no write. A refusal needs no fresh read either, since a TAT
             # only grows until its key expires, which is after it has passed.
             if tat != start:
@@ -134,10 +100,7 @@ class RedisRates:
                     continue
                 if len(self.known) >= KNOWN:
                     self.known.clear()
-                    self.spare.clear()
                 self.known[name] = new
-                if ahead:
-                    self.spare[name] = Spare(ahead, now + ahead * batch[-1].rate.interval)
             for ask, verdict in zip(batch, verdicts, strict=True):
                 if ask.answer.done():  # its caller gave up meanwhile
                     continue

@@ -4,7 +4,6 @@ round-trip whole, state shared by processes, and leftovers of a crashed cluster.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,12 +13,9 @@ from redis.asyncio import Redis
 
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
-from chat.core.errors import RateLimited
-from chat.core.limits import Rate
 from chat.redis_layer import PipelinedRedisChannelLayer
 from chat.state import codec
 from chat.state.redis import RedisChatState
-from chat.state.redis_rates import share
 from tests.redis_server import require_redis
 
 CONFIG = ChatConfig(idle_timeout=0.5, mailbox_size=50, progress_interval=0.05)
@@ -223,33 +219,3 @@ async def test_the_pipelined_layer_delivers_and_refuses_like_channels_redis() ->
         assert (await asyncio.wait_for(layer.receive(channel), 30))["n"] == 4
     finally:
         await layer.close_pools()
-
-
-async def test_a_process_takes_calls_ahead_and_the_limit_holds_within_that_share(
-    redis: Redis,
-) -> None:
-    rate = Rate(1 / 60, 300, "messages from your address")  # 2 calls ahead; no refill here
-    key = f"address_send:ahead-{time.time()}"
-    p0, p1 = process(redis), process(redis)
-    sets: list[Any] = []
-    cas = p0.rates.cas
-
-    async def counted(**kw: Any) -> Any:
-        sets.append(kw)
-        return await cas(**kw)
-
-    p0.rates.cas = counted  # type: ignore[assignment]
-    for _ in range(3):
-        await p0.admit(key, rate)
-    assert len(sets) == 1  # the first call took the next two ahead: no round trip for them
-
-    async def call(i: int) -> bool:
-        try:
-            await (p0, p1)[i % 2].admit(key, rate)
-        except RateLimited:
-            return False
-        return True
-
-    admitted = 3 + sum(await asyncio.gather(*(call(i) for i in range(400))))
-    # Never more than the burst; fewer only by what each process still holds ahead.
-    assert 300 - 2 * share(rate) <= admitted <= 300
