@@ -52,28 +52,9 @@ class Process:
         await self.redis.aclose()
 
 
-async def test_a_wait_on_another_process_is_woken_by_the_senders_commit(url: str) -> None:
-    p0, p1 = Process(url), Process(url)
-    try:
-        ann = (await p0.service.join_room("r", "Ann")).client_id
-        ben = (await p1.service.join_room("r", "Ben")).client_id
-        cursor = (await p0.service.wait(ann, timeout=0)).last_id
-        waiting = asyncio.create_task(p0.service.wait(ann, timeout=200, after=cursor))
-
-        async def parked() -> bool:
-            return (await p1.service.status(ann)).waiting
-
-        await eventually(parked, BOUND, "Ann's wait to park")
-        await p1.service.send(ben, None, "hello over there")
-        got = await asyncio.wait_for(waiting, BOUND)
-        assert [i.text for i in got.items] == ["hello over there"]
-        assert p1.sent == []  # the commit rang: no send of its own
-    finally:
-        await p0.close()
-        await p1.close()
-
-
-async def test_the_woken_wait_writes_nothing_the_senders_commit_answered_it(url: str) -> None:
+async def test_a_wait_on_another_process_is_woken_and_answered_by_the_senders_commit(
+    url: str,
+) -> None:
     p0, p1 = Process(url), Process(url)
     try:
         ann = (await p0.service.join_room("r", "Ann")).client_id
@@ -96,7 +77,8 @@ async def test_the_woken_wait_writes_nothing_the_senders_commit_answered_it(url:
         await p1.service.send(ben, None, "hello over there")
         got = await asyncio.wait_for(waiting, BOUND)
         assert [i.text for i in got.items] == ["hello over there"]
-        assert scripts == []  # Ann's process sent no commit to take its answer
+        assert p1.sent == []  # the commit rang: no send of its own
+        assert scripts == []  # and answered: Ann's process sent no commit to take it
         assert not (await p0.service.status(ann)).waiting
     finally:
         await p0.close()
