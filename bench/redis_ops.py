@@ -32,6 +32,7 @@ from chat.core.config import ChatConfig
 from chat.layer import Doorbells
 from chat.local_layer import LocalChannelLayer
 from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
+from chat.redis_wire import RedisWire
 from chat.services import ChatService
 from chat.state.memory import MemoryChatState
 from chat.state.redis import RedisChatState
@@ -43,6 +44,14 @@ COUNTS: Counter[str] = Counter()
 def count_round_trips() -> None:
     single = redis.asyncio.Redis.execute_command
     batch = Pipeline.execute
+    wire = RedisWire.pipeline  # the state's connection; `call` and scripts go through it
+
+    async def pipeline(self: RedisWire, commands: Any) -> Any:
+        COUNTS["round trips"] += 1
+        COUNTS["commands"] += len(commands)
+        for command in commands:
+            COUNTS[str(command[0]).upper()] += 1
+        return await wire(self, commands)
 
     async def execute_command(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(self, Pipeline) or self.watching:
@@ -60,10 +69,11 @@ def count_round_trips() -> None:
 
     redis.asyncio.Redis.execute_command = execute_command  # type: ignore[method-assign]
     Pipeline.execute = execute  # type: ignore[method-assign]
+    RedisWire.pipeline = pipeline  # type: ignore[method-assign]
 
 
 def process(config: ChatConfig) -> ChatService:
-    state = RedisChatState(config, redis.asyncio.Redis.from_url(OPS_REDIS_URL))
+    state = RedisChatState(config, RedisWire.from_url(OPS_REDIS_URL))
     layer = PipelinedRedisChannelLayer(**layer_config(OPS_REDIS_URL))
     return ChatService(state, Doorbells(layer), config)
 

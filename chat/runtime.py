@@ -21,7 +21,6 @@ from chat.state.memory import MemoryChatState
 log = logging.getLogger(__name__)
 
 _service: ChatService | None = None
-REDIS_CONNECTIONS = 64  # per process; use cases hold one for a round trip at a time
 
 
 def service() -> ChatService:
@@ -39,15 +38,10 @@ def service() -> ChatService:
 def chat_state(config: ChatConfig) -> ChatState:
     """The state backend the settings choose, as Channels picks its layer."""
     if settings.MCPCHAT_REDIS_URL:
-        from redis.asyncio import BlockingConnectionPool, Redis
-
+        from chat.redis_wire import RedisWire
         from chat.state.redis import RedisChatState
 
-        # Blocking: a burst of calls queues for a connection instead of failing.
-        pool = BlockingConnectionPool.from_url(
-            settings.MCPCHAT_REDIS_URL, max_connections=REDIS_CONNECTIONS, timeout=30
-        )
-        return RedisChatState(config, Redis(connection_pool=pool))
+        return RedisChatState(config, RedisWire.from_url(settings.MCPCHAT_REDIS_URL))
     return MemoryChatState(config)
 
 

@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-
 from chat.core.config import ChatConfig
 from chat.core.limits import Rate
 from chat.core.results import (
@@ -30,7 +28,9 @@ from chat.core.results import (
     WaitStep,
 )
 from chat.core.snapshot import Snapshot, take_snapshot
-from chat.layer import PackedRing, Packer, Where, where
+from chat.layer import PackedRing, Packer, Where
+from chat.redis_wire import RedisWire
+from chat.state import codec
 from chat.state.redis_rates import RedisRates
 from chat.state.redis_store import RedisStore, Slice, SliceEngine
 
@@ -64,7 +64,7 @@ class RedisChatState:
     def __init__(
         self,
         config: ChatConfig,
-        redis: Redis,
+        redis: RedisWire,
         prefix: str = "mcpchat:{chat}:",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -72,7 +72,7 @@ class RedisChatState:
         self.store = RedisStore(redis, config, prefix, clock)
         self.rates = RedisRates(redis, prefix, clock)
         self.pack: Packer | None = None
-        self.where: Where = where(redis.connection_pool.connection_kwargs)
+        self.where: Where = redis.where
 
     async def admit(self, key: str, rate: Rate) -> None:
         await self.rates.admit(key, rate)
@@ -197,7 +197,9 @@ class RedisChatState:
         """One process at a time sweeps (a short lease); the commit's compare-and-set makes a
         second sweeper harmless anyway."""
         lease_ms = max(100, int(self.config.reap_interval * 900))
-        if not await self.redis.set(self.store.keys.sweep, os.getpid(), nx=True, px=lease_ms):
+        if not await self.redis.call(
+            "SET", self.store.keys.sweep, os.getpid(), "NX", "PX", lease_ms
+        ):
             return Outcome(0)
         return await self.sweep_now()
 
@@ -213,8 +215,8 @@ class RedisChatState:
 
     async def snapshot(self, show_names: bool, page: int = 0) -> Snapshot:
         k = self.store.keys
-        labels, sent = await self.redis.hgetall(k.labels), await self.redis.get(k.sent)
-        room_ids = [r.decode() if isinstance(r, bytes) else r for r in labels.values()]
+        labels, sent = await self.redis.pipeline([("HGETALL", k.labels), ("GET", k.sent)])
+        room_ids = [codec.text(room_id) or "" for _, room_id in codec.pairs(labels)]
         s = await self.store.load(rooms=room_ids, queue=True, members=False, count=True)
         world = s.engine
         world.messages_sent = int(sent or 0)

@@ -9,11 +9,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from redis.asyncio import Redis
-
 from chat.core.activity import WINDOW
 from chat.core.engine import ChatEngine
 from chat.layer import PackedRing
+from chat.redis_wire import RedisWire
 from chat.state import codec
 
 if TYPE_CHECKING:
@@ -90,9 +89,9 @@ class Keys:
 
 
 class Commits:
-    def __init__(self, redis: Redis, keys: Keys, ttl: int) -> None:
+    def __init__(self, redis: RedisWire, keys: Keys, ttl: int) -> None:
         self.keys, self.ttl = keys, ttl
-        self.commit_script = redis.register_script(COMMIT)
+        self.commit_script = redis.script(COMMIT)
 
     async def commit(
         self, s: Slice, current: bool = False, rings: Rings | None = None, check: bool = True
@@ -193,7 +192,7 @@ class Commits:
         args += [MISSING if old is None else old for _, old, _ in compared]
         args += [new for _, _, new in compared]
         args += [g.body for g in rings]
-        return await self.commit_script(keys=keys, args=args)  # type: ignore[no-any-return]
+        return await self.commit_script(keys, args)  # type: ignore[no-any-return]
 
 
 def _changes(

@@ -14,10 +14,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from chat.core.errors import RateLimited
 from chat.core.limits import Rate, admit
+from chat.redis_wire import RedisWire
 
 # Set the key only if it still holds what the caller computed from; else say what it holds.
 CAS = """
@@ -45,9 +44,9 @@ class Contended(RuntimeError):
 
 
 class RedisRates:
-    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float]) -> None:
+    def __init__(self, redis: RedisWire, prefix: str, clock: Callable[[], float]) -> None:
         self.prefix, self.clock = prefix, clock
-        self.cas = redis.register_script(CAS)
+        self.cas = redis.script(CAS)
         self.known: dict[str, str] = {}
         self.asking: dict[str, list[Ask]] = {}  # key -> calls for its next compare-and-set
         self.settlers: dict[str, asyncio.Task[None]] = {}  # key -> the task settling them
@@ -94,7 +93,7 @@ class RedisRates:
             if tat != start:
                 new = repr(tat)
                 ttl_ms = max(1, int((tat - now) * 1000) + 1000)
-                current = await self.cas(keys=[name], args=[held, new, ttl_ms])
+                current = await self.cas([name], [held, new, ttl_ms])
                 if current is not None:
                     held = current.decode() if isinstance(current, bytes) else str(current)
                     continue

@@ -16,11 +16,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from chat.core.activity import BUCKET, WINDOW, Activity, Bucket
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
+from chat.redis_wire import Command, RedisWire
 from chat.state import codec
 from chat.state.redis_commit import Commits, Keys
 
@@ -63,7 +62,7 @@ class Slice:
 
 class RedisStore:
     def __init__(
-        self, redis: Redis, config: ChatConfig, prefix: str, clock: Callable[[], float]
+        self, redis: RedisWire, config: ChatConfig, prefix: str, clock: Callable[[], float]
     ) -> None:
         self.redis, self.config, self.keys, self.clock = redis, config, Keys(prefix), clock
         self.object_prefixes = (self.keys.ident(""), self.keys.room(""))
@@ -125,31 +124,31 @@ class RedisStore:
         if members:
             named_ids |= {m for r in named_rooms for m in self.member_hint.get(r, ())}
         id_list, room_list = sorted(named_ids), sorted(named_rooms)
-        first, names = self.redis.pipeline(transaction=False), []
+        first: list[Command] = []
+        names: list[str] = []
         if count:  # one round trip for what is named directly and the indexes
-            first.zcard(k.seen)
-            first.hlen(k.labels)
+            first += [("ZCARD", k.seen), ("HLEN", k.labels)]
             names += ["online", "rooms_open"]
         if queue and k.queue not in known:
-            first.get(k.queue)
+            first.append(("GET", k.queue))
             names.append("queue")
         if serial and k.serial not in known:
-            first.get(k.serial)
+            first.append(("GET", k.serial))
             names.append("serial")
         if labels:
-            first.hmget(k.labels, list(labels))
+            first.append(("HMGET", k.labels, *labels))
             names.append("labels")
         if idle_before is not None:
-            first.zrangebyscore(k.seen, "-inf", idle_before, start=0, num=500)
+            first.append(("ZRANGEBYSCORE", k.seen, "-inf", idle_before, "LIMIT", 0, 500))
             names.append("idle")
         wanted = [k.ident(i) for i in id_list] + [k.room(r) for r in room_list]
         # Taken now: `known` may be this process's recollection, which changes while we wait.
         have = {key: known[key] for key in wanted if key in known}
         unknown = [key for key in wanted if key not in have]
         if unknown:
-            first.mget(unknown)
+            first.append(("MGET", *unknown))
             names.append("objects")
-        got = dict(zip(names, await first.execute(), strict=True)) if names else {}
+        got = dict(zip(names, await self.redis.pipeline(first), strict=True)) if names else {}
         if count:
             engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
         objects = _merge(wanted, have, unknown, got.get("objects"))
@@ -191,7 +190,8 @@ class RedisStore:
         keys = [self.keys.ident(i) for i in id_list] + [self.keys.room(r) for r in room_list]
         have = {key: known[key] for key in keys if key in known}  # before `known` changes
         unknown = [key for key in keys if key not in have]
-        raw = _merge(keys, have, unknown, await self.redis.mget(unknown) if unknown else [])
+        fetched = await self.redis.call("MGET", *unknown) if unknown else []
+        raw = _merge(keys, have, unknown, fetched)
         return self._absorb(
             s, id_list, raw[: len(id_list)], room_list, raw[len(id_list) :], follow, members
         )
@@ -255,19 +255,17 @@ class RedisStore:
         loaded += [(k.serial, s.serial)] if s.has_serial else []
         if not loaded:
             return True
-        now = await self.redis.mget([key for key, _ in loaded])
+        now = await self.redis.call("MGET", *(key for key, _ in loaded))
         return all(codec.text(n) == v for n, (_, v) in zip(now, loaded, strict=True))
 
     async def activity(self, now: float) -> Activity:
         """The monitor's rolling figures, from every process's counters."""
         activity = Activity()
         starts = [now - now % BUCKET - i * BUCKET for i in range(int(WINDOW / BUCKET), -1, -1)]
-        pipe = self.redis.pipeline(transaction=False)
-        for start in starts:
-            pipe.hgetall(self.keys.activity(start))
-        for start, raw in zip(starts, await pipe.execute(), strict=True):
+        buckets = await self.redis.pipeline([("HGETALL", self.keys.activity(s)) for s in starts])
+        for start, raw in zip(starts, buckets, strict=True):
             if raw:
-                data = {codec.text(key): int(value) for key, value in raw.items()}
+                data = {codec.text(key): int(value) for key, value in codec.pairs(raw)}
                 activity.buckets.append(
                     Bucket(start, data.get("messages", 0), data.get("online", 0))
                 )

@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from channels.layers import BaseChannelLayer
 from fastmcp import Client
-from redis.asyncio import Redis
 
 from chat import runtime
 from chat.core.config import ChatConfig
@@ -38,9 +37,10 @@ async def make_service(request: pytest.FixtureRequest) -> AsyncIterator[MakeServ
             state, layer = MemoryChatState(config), LocalChannelLayer()
         else:
             from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
+            from chat.redis_wire import RedisWire
             from chat.state.redis import RedisChatState
 
-            client = Redis.from_url(url)
+            client = RedisWire.from_url(url)
             state = RedisChatState(config, client)
             layer = PipelinedRedisChannelLayer(**layer_config(url))
             closers.extend([client.aclose, layer.close_pools])

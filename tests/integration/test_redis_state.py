@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
 from chat.redis_layer import PipelinedRedisChannelLayer
+from chat.redis_wire import RedisWire
 from chat.state import codec
 from chat.state.redis import RedisChatState
 from tests.redis_server import require_redis
@@ -29,8 +30,10 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 def process(redis: Redis, config: ChatConfig = CONFIG) -> RedisChatState:
-    """One server process's view of the shared state."""
-    return RedisChatState(config, redis)
+    """One server process's view of the shared state (in the database `redis` uses)."""
+    kwargs = redis.connection_pool.connection_kwargs
+    wire = RedisWire(kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs["db"])
+    return RedisChatState(config, wire)
 
 
 def test_identities_and_rooms_round_trip_whole() -> None:
@@ -80,25 +83,19 @@ async def test_two_processes_sweeping_at_once_tell_the_partner_once(redis: Redis
 
 
 class CountingReads:
-    """A Redis client that counts the values read through it (MGET, pipelined reads)."""
+    """A store's Redis connection that counts the reads sent through it (each command of a
+    pipeline, each single call); commits go through their script, not through this."""
 
-    def __init__(self, inner: Redis) -> None:
+    def __init__(self, inner: RedisWire) -> None:
         self.inner, self.reads = inner, 0
 
-    def pipeline(self, **options: Any) -> Any:
-        pipe = self.inner.pipeline(**options)
-        execute = pipe.execute
+    async def pipeline(self, commands: list[Any]) -> Any:
+        self.reads += len(commands)
+        return await self.inner.pipeline(commands)
 
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            self.reads += len(pipe.command_stack)
-            return await execute(*args, **kwargs)
-
-        pipe.execute = counted
-        return pipe
-
-    async def mget(self, keys: list[str]) -> Any:
+    async def call(self, *command: Any) -> Any:
         self.reads += 1
-        return await self.inner.mget(keys)
+        return await self.inner.call(*command)
 
 
 async def test_a_commit_refused_by_another_process_retries_without_reading_again(
@@ -107,7 +104,7 @@ async def test_a_commit_refused_by_another_process_retries_without_reading_again
     p0, p1 = process(redis), process(redis)
     ann = (await p1.join_room("refused", "Ann", None)).value.client_id
     ben = (await p1.join_room("refused", "Ben", None)).value.client_id
-    counting = CountingReads(redis)
+    counting = CountingReads(p0.store.redis)
     p0.store.redis = counting  # type: ignore[assignment]
     load, reads_per_load = p0.store.load, []
 
@@ -145,7 +142,7 @@ async def test_a_wait_woken_with_news_and_the_wait_after_it_read_nothing(redis: 
     p0, p1, (ann, ben, gen) = await parked_across(redis, "news")
     sent = await p1.send(ben, None, "hi", None)
     assert sent.wake == ("bell",) and sent.news  # the ring carries what the send wrote
-    counting = CountingReads(redis)
+    counting = CountingReads(p0.store.redis)
     p0.store.redis = counting  # type: ignore[assignment]
     entries = (await p0.poll(ann, gen, sent.news)).entries
     assert [e.text for e in entries or ()] == ["hi"]

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from chat.core.config import ChatConfig
 from chat.layer import PREFIX, Doorbells
 from chat.redis_layer import PipelinedRedisChannelLayer, layer_config
+from chat.redis_wire import RedisWire
 from chat.services import ChatService
 from chat.state.redis import RedisChatState
 from mcpchat.devserver import eventually
@@ -32,7 +33,7 @@ class Process:
     """One server process: its Redis client, channel layer and service."""
 
     def __init__(self, url: str) -> None:
-        self.redis = Redis.from_url(url)
+        self.redis = Redis.from_url(url)  # to look at the layer's keys
         self.layer = PipelinedRedisChannelLayer(**layer_config(url))
         self.sent: list[str] = []  # channels this process's layer sent a ring to
         send = self.layer.send
@@ -43,12 +44,13 @@ class Process:
 
         self.layer.send = counted  # type: ignore[method-assign]
         self.service = ChatService(
-            RedisChatState(CONFIG, self.redis), Doorbells(self.layer), CONFIG
+            RedisChatState(CONFIG, RedisWire.from_url(url)), Doorbells(self.layer), CONFIG
         )
         self.state: RedisChatState = self.service.state  # type: ignore[assignment]
 
     async def close(self) -> None:
         await self.layer.close_pools()
+        await self.state.redis.aclose()
         await self.redis.aclose()
 
 

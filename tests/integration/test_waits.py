@@ -36,7 +36,7 @@ class YieldingState:
         if isinstance(self.inner, MemoryChatState):
             return self.inner.engine.identities[client_id].mailbox.handed_out
         assert isinstance(self.inner, RedisChatState)
-        raw = await self.inner.redis.get(self.inner.store.keys.ident(client_id))
+        raw = await self.inner.redis.call("GET", self.inner.store.keys.ident(client_id))
         return codec.load_identity(raw).mailbox.handed_out
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
