@@ -34,6 +34,11 @@ from chat.layer import Where
 Arg = str | bytes | int | float
 Command = Sequence[Arg]
 CONNECT_TIMEOUT = 10.0  # seconds to reach Redis before a call fails
+# What a URL may say besides where Redis is. No reply timeout (the state's redis-py pool had
+# none either): the layer's popping task blocks on purpose, and on a shared connection one
+# late reply would have to fail every call queued behind it.
+URL_OPTIONS = ("socket_connect_timeout", "ssl_ca_certs", "ssl_cert_reqs", "ssl_check_hostname")
+CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 
 def pack(commands: Sequence[Command]) -> bytes:
@@ -118,10 +123,11 @@ class RedisWire:
         password: str | None = None,
         username: str | None = None,
         path: str | None = None,
-        tls: bool = False,
+        tls: ssl.SSLContext | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self.host, self.port, self.db, self.path, self.tls = host, port, db, path, tls
-        self.password, self.username = password, username
+        self.password, self.username, self.connect_timeout = password, username, connect_timeout
         self.where: Where = (host, port, db, path)  # as chat.layer.where names a server
         self._connection: _Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -130,8 +136,26 @@ class RedisWire:
     @classmethod
     def from_url(cls, url: str) -> RedisWire:
         """`redis://[[user]:password@]host[:port][/db]`, `rediss://` (TLS) or
-        `unix://path?db=N`, as redis-py reads them."""
-        parts = parse_url(url)
+        `unix://path?db=N`, as redis-py reads them, with the options in URL_OPTIONS; any other
+        option is refused rather than silently ignored."""
+        parts: dict[str, Any] = dict(parse_url(url))
+        given = set(parts) - {"host", "port", "db", "password", "username", "path"}
+        unknown = sorted(given - {"connection_class", *URL_OPTIONS})
+        if unknown:
+            raise ValueError(
+                f"Redis URL option(s) {', '.join(unknown)} are not supported here; "
+                f"supported: {', '.join(URL_OPTIONS)}"
+            )
+        tls = None
+        if parts.get("connection_class") is SSLConnection:
+            tls = ssl.create_default_context(cafile=parts.get("ssl_ca_certs"))
+            tls.check_hostname = bool(parts.get("ssl_check_hostname", True))
+            reqs = str(parts.get("ssl_cert_reqs", "required")).lower()
+            if reqs not in CERT_REQS:
+                raise ValueError(f"ssl_cert_reqs must be one of {', '.join(CERT_REQS)}")
+            if reqs != "required":
+                tls.check_hostname = False
+            tls.verify_mode = CERT_REQS[reqs]
         return cls(
             host=parts.get("host", "localhost"),
             port=int(parts.get("port", 6379)),
@@ -139,7 +163,8 @@ class RedisWire:
             password=parts.get("password"),
             username=parts.get("username"),
             path=parts.get("path"),
-            tls=parts.get("connection_class") is SSLConnection,
+            tls=tls,
+            connect_timeout=float(parts.get("socket_connect_timeout") or CONNECT_TIMEOUT),
         )
 
     async def call(self, *command: Arg) -> Any:
@@ -184,13 +209,12 @@ class RedisWire:
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
+            async with asyncio.timeout(self.connect_timeout):
                 if self.path:
                     _, connection = await loop.create_unix_connection(_Connection, self.path)
                 else:
-                    context = ssl.create_default_context() if self.tls else None
                     _, connection = await loop.create_connection(
-                        _Connection, self.host, self.port, ssl=context
+                        _Connection, self.host, self.port, ssl=self.tls
                     )
                 hello: list[Command] = []
                 if self.password:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
@@ -122,3 +123,20 @@ async def test_a_password_in_the_url_logs_in(wire: RedisWire) -> None:
                 await wrong.aclose()
         finally:
             admin.acl_deluser(user)
+
+
+def test_a_url_option_this_connection_does_not_honour_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="socket_timeout"):
+        RedisWire.from_url("redis://127.0.0.1:6379/0?socket_timeout=5")
+    honoured = RedisWire.from_url("redis://127.0.0.1/3?socket_connect_timeout=2")
+    assert (honoured.db, honoured.connect_timeout, honoured.tls) == (3, 2.0, None)
+
+
+def test_rediss_checks_the_certificate_unless_the_url_says_otherwise() -> None:
+    strict = RedisWire.from_url("rediss://redis.example.com:6380/0")
+    assert strict.tls is not None and strict.tls.verify_mode == ssl.CERT_REQUIRED
+    assert strict.tls.check_hostname
+    lax = RedisWire.from_url("rediss://redis.example.com:6380/0?ssl_cert_reqs=none")
+    assert lax.tls is not None and lax.tls.verify_mode == ssl.CERT_NONE
+    with pytest.raises(ValueError, match="ssl_cert_reqs"):
+        RedisWire.from_url("rediss://redis.example.com/0?ssl_cert_reqs=maybe")
