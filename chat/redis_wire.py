@@ -7,8 +7,8 @@ layers of encoders and reads the reply through a stream reader; on this machine 
 state talks to Redis over one connection per process and event loop: each call writes its
 commands at once, replies come back in the order the commands went out (Redis answers a
 connection in order), and hiredis' C parser hands each reply to the call waiting for it.
-Many calls share the socket at once, so a busy process sends and reads many replies per
-system call, and a caller that gives up (a cancelled wait) leaves the connection as it was:
+Many calls share the socket at once, so a busy process reads many replies per system call,
+and a caller that gives up (a cancelled wait) leaves the connection as it was:
 its reply is read and dropped.
 
 The chat state sends its short commands through one (reads, the commit and rate scripts, the
@@ -19,6 +19,7 @@ since its blocking pop would hold up every call queued behind it on a shared one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ssl
 from collections import deque
@@ -188,7 +189,8 @@ class RedisWire:
     async def aclose(self) -> None:
         connection, self._connection, self._opening = self._connection, None, None
         if connection is not None and connection.transport is not None:
-            connection.transport.close()
+            with contextlib.suppress(RuntimeError):  # its event loop has already closed
+                connection.transport.close()
 
     async def _connected(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -208,6 +210,7 @@ class RedisWire:
 
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        connection: _Connection | None = None
         try:
             async with asyncio.timeout(self.connect_timeout):
                 if self.path:
@@ -226,9 +229,13 @@ class RedisWire:
                     for reply in await connection.send(hello):
                         if isinstance(reply, ResponseError):
                             raise reply
-        except (OSError, TimeoutError) as error:
-            where = self.path or f"{self.host}:{self.port}"
-            raise ConnectionError(f"cannot reach Redis at {where}: {error}") from error
+        except BaseException as error:
+            if connection is not None and connection.transport is not None:
+                connection.transport.abort()  # refused the login, or too slow to answer it
+            if isinstance(error, OSError | TimeoutError):
+                where = self.path or f"{self.host}:{self.port}"
+                raise ConnectionError(f"cannot reach Redis at {where}: {error}") from error
+            raise
         self._connection = connection
         return connection
 

@@ -108,6 +108,12 @@ DATABASES = {"default": database(os.environ.get("DATABASE_URL"))}
 MCPCHAT_REDIS_URL = os.environ.get("MCPCHAT_REDIS_URL") or None
 if MCPCHAT_REDIS_URL:
     from chat.redis_layer import layer_config
+    from chat.redis_wire import RedisWire
+
+    try:  # parsing only: a URL option the connection would not honour stops the start
+        RedisWire.from_url(MCPCHAT_REDIS_URL)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"MCPCHAT_REDIS_URL: {error}") from error
 
     CHANNEL_LAYERS = {
         "default": {

@@ -66,6 +66,13 @@ def test_inconsistent_settings_stop_the_start_with_a_clear_message() -> None:
     assert "MCPCHAT_DEFAULT_WAIT must not exceed MCPCHAT_MAX_WAIT" in done.stderr
 
 
+def test_a_redis_url_option_that_would_be_ignored_stops_the_start() -> None:
+    done = settings_with({"MCPCHAT_REDIS_URL": "redis://127.0.0.1:6379/0?socket_timeout=5"})
+    assert done.returncode != 0
+    assert "MCPCHAT_REDIS_URL: Redis URL option(s) socket_timeout are not supported" in done.stderr
+    assert settings_with({"MCPCHAT_REDIS_URL": "redis://127.0.0.1:6379/0"}).returncode == 0
+
+
 TELEMETRY = (
     "import django, json; django.setup(); import fastmcp; from chat import mcp_app; "
     "print(json.dumps(fastmcp.settings.telemetry_mode))"
