@@ -30,7 +30,7 @@ import hiredis
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.exceptions import ConnectionError, InvalidResponse, ResponseError
 
-from chat.layer import Where
+from chat.layer import Where, where
 
 Arg = str | bytes | int | float
 Command = Sequence[Arg]
@@ -54,6 +54,14 @@ def pack(commands: Sequence[Command]) -> bytes:
                 arg = repr(arg).encode()  # numbers: as redis-py writes them
             out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return b"".join(out)
+
+
+def _unrefused(replies: list[Any]) -> list[Any]:
+    """The replies, unless Redis refused one of the commands: then its `ResponseError`."""
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies
 
 
 class _Pending:
@@ -129,7 +137,7 @@ class RedisWire:
     ) -> None:
         self.host, self.port, self.db, self.path, self.tls = host, port, db, path, tls
         self.password, self.username, self.connect_timeout = password, username, connect_timeout
-        self.where: Where = (host, port, db, path)  # as chat.layer.where names a server
+        self.where: Where = where({"host": host, "port": port, "db": db, "path": path})
         self._connection: _Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Future[_Connection] | None = None
@@ -177,11 +185,7 @@ class RedisWire:
         """The replies of these commands, sent together in one round trip (not atomically);
         the first refused one's `ResponseError` if any was refused."""
         connection = await self._connected()
-        replies = await connection.send(commands)
-        for reply in replies:
-            if isinstance(reply, ResponseError):
-                raise reply
-        return replies
+        return _unrefused(await connection.send(commands))
 
     def script(self, source: str) -> Script:
         return Script(self, source)
@@ -226,9 +230,7 @@ class RedisWire:
                 if self.db:
                     hello.append(["SELECT", self.db])
                 if hello:
-                    for reply in await connection.send(hello):
-                        if isinstance(reply, ResponseError):
-                            raise reply
+                    _unrefused(await connection.send(hello))
         except BaseException as error:
             if connection is not None and connection.transport is not None:
                 connection.transport.abort()  # refused the login, or too slow to answer it
