@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from chat.core import validation
 from chat.core.config import ChatConfig
+from chat.core.limits import Charge
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -48,17 +49,17 @@ class ChatService:
             listener()
         return outcome.value
 
-    async def _limit(self, kind: str, address: str | None) -> None:
-        """Count a call against its limit per client address, across processes."""
-        if address is not None:
-            await self.state.admit(f"{kind}:{address}", self.config.limit(kind))
+    def _charge(self, kind: str, address: str | None) -> Charge | None:
+        """What a call costs against its limit per client address, across processes."""
+        if address is None:
+            return None
+        return Charge(f"{kind}:{address}", self.config.limit(kind))
 
     async def enter_queue(
         self, client_id: str | None, display_name: str | None, address: str | None = None
     ) -> QueueResult:
-        if client_id is None:
-            await self._limit("address_identity", address)
-        return await self._apply(await self.state.enter_queue(client_id, display_name))
+        charge = self._charge("address_identity", address) if client_id is None else None
+        return await self._apply(await self.state.enter_queue(client_id, display_name, charge))
 
     async def join_room(
         self,
@@ -67,9 +68,9 @@ class ChatService:
         client_id: str | None = None,
         address: str | None = None,
     ) -> JoinResult:
-        if client_id is None:
-            await self._limit("address_identity", address)
-        return await self._apply(await self.state.join_room(room_id, display_name, client_id))
+        charge = self._charge("address_identity", address) if client_id is None else None
+        outcome = await self.state.join_room(room_id, display_name, client_id, charge)
+        return await self._apply(outcome)
 
     async def send(
         self,
@@ -79,8 +80,8 @@ class ChatService:
         key: str | None = None,
         address: str | None = None,
     ) -> SendResult:
-        await self._limit("address_send", address)
-        return await self._apply(await self.state.send(client_id, room_id, text, key))
+        charge = self._charge("address_send", address)
+        return await self._apply(await self.state.send(client_id, room_id, text, key, charge))
 
     async def leave(self, client_id: str, room_id: str | None) -> LeaveResult:
         return await self._apply(await self.state.leave(client_id, room_id))

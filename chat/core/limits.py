@@ -24,6 +24,15 @@ class Rate:
         return 1.0 / self.per_second
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One call to count against `rate` under `key` (a client address) before its use case
+    runs: the limit answers before anything else the call could be refused for."""
+
+    key: str
+    rate: Rate
+
+
 def admit(tat: float, now: float, rate: Rate) -> float:
     """The new TAT if one more event is allowed now; else `RateLimited` with the wait."""
     tat = max(tat, now)

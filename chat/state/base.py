@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from chat.core.limits import Rate
+from chat.core.limits import Charge
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -25,16 +25,28 @@ from chat.layer import Packer
 
 
 class ChatState(Protocol):
+    """`charge`: count the call against a limit shared by every process (a client address's
+    `Charge`) first; `RateLimited` if none is left, before anything else is checked."""
+
     async def enter_queue(
-        self, client_id: str | None, display_name: str | None
+        self, client_id: str | None, display_name: str | None, charge: Charge | None = None
     ) -> Outcome[QueueResult]: ...
 
     async def join_room(
-        self, room_id: str | None, display_name: str | None, client_id: str | None
+        self,
+        room_id: str | None,
+        display_name: str | None,
+        client_id: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[JoinResult]: ...
 
     async def send(
-        self, client_id: str, room_id: str | None, text: str, key: str | None
+        self,
+        client_id: str,
+        room_id: str | None,
+        text: str,
+        key: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[SendResult]: ...
 
     async def begin_wait(
@@ -65,7 +77,3 @@ class ChatState(Protocol):
     def carry_rings(self, pack: Packer) -> None:
         """Told once, by the service: how to pack rings (`Doorbells.pack`) that a shared
         backend's commits may add to the channel layer themselves."""
-
-    async def admit(self, key: str, rate: Rate) -> None:
-        """One more call counted against the limit `rate` under `key` (a client address),
-        across every process sharing this state; `RateLimited` if there is none left."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from chat.core.config import ChatConfig
 from chat.core.engine import ChatEngine
-from chat.core.limits import Rate, RateTable
+from chat.core.limits import Charge, RateTable
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -32,22 +32,35 @@ class MemoryChatState:
     def carry_rings(self, pack: Packer) -> None:
         """Nothing to carry: in one process every ring is local."""
 
-    async def admit(self, key: str, rate: Rate) -> None:
-        self.rates.admit(key, self.engine.clock(), rate)
+    def _charge(self, charge: Charge | None) -> None:
+        if charge is not None:
+            self.rates.admit(charge.key, self.engine.clock(), charge.rate)
 
     async def enter_queue(
-        self, client_id: str | None, display_name: str | None
+        self, client_id: str | None, display_name: str | None, charge: Charge | None = None
     ) -> Outcome[QueueResult]:
+        self._charge(charge)
         return self.engine.enter_queue(client_id, display_name)
 
     async def join_room(
-        self, room_id: str | None, display_name: str | None, client_id: str | None
+        self,
+        room_id: str | None,
+        display_name: str | None,
+        client_id: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[JoinResult]:
+        self._charge(charge)
         return self.engine.join_room(room_id, display_name, client_id)
 
     async def send(
-        self, client_id: str, room_id: str | None, text: str, key: str | None
+        self,
+        client_id: str,
+        room_id: str | None,
+        text: str,
+        key: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[SendResult]:
+        self._charge(charge)
         return self.engine.send(client_id, room_id, text, key)
 
     async def begin_wait(

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from chat.core.config import ChatConfig
-from chat.core.limits import Rate
+from chat.core.limits import Charge
 from chat.core.results import (
     JoinResult,
     LeaveResult,
@@ -31,7 +31,7 @@ from chat.core.snapshot import Snapshot, take_snapshot
 from chat.layer import PackedRing, Packer, Where
 from chat.redis_wire import RedisWire
 from chat.state import codec
-from chat.state.redis_rates import RedisRates
+from chat.state.redis_rates import RedisRates, Ride
 from chat.state.redis_store import RedisStore, Slice, SliceEngine
 
 T = TypeVar("T")
@@ -74,9 +74,6 @@ class RedisChatState:
         self.pack: Packer | None = None
         self.where: Where = redis.where
 
-    async def admit(self, key: str, rate: Rate) -> None:
-        await self.rates.admit(key, rate)
-
     def carry_rings(self, pack: Packer) -> None:
         """Let commits add the rings they cause to the channel layer's keys themselves, when
         `pack` says the layer keeps them in this Redis (`Doorbells.pack`): a ring then lands
@@ -88,16 +85,25 @@ class RedisChatState:
         use_case: Callable[[SliceEngine], T],
         recall: bool = False,
         check: bool = True,
+        charge: Charge | None = None,
         **load: object,
     ) -> T:
         """Load, run the core, commit; again on conflict. A `ChatError` leaves no trace.
         With `recall`, the first attempt starts from the values this process recalls (see
         `RedisStore.recalled`) and reads only the rest. Without `check`, an attempt that
-        changed nothing is the answer, uncompared (`Commits.commit`)."""
+        changed nothing is the answer, uncompared (`Commits.commit`). A `charge` is settled
+        before the use case runs, usually by a compare-and-set sent with the first read."""
         store = self.store
         known: Mapping[str, str | None] = store.recalled if recall else {}
+        ride = self.rates.ride(charge) if charge is not None else None
+        if charge is not None and ride is None:  # this process is settling that key already
+            await self.rates.admit(charge.key, charge.rate)
         for attempt in range(ATTEMPTS):
-            s: Slice = await store.load(**load, known=known)  # type: ignore[arg-type]
+            if ride is not None:
+                s = await self._load_riding(ride, known, load)
+                ride = None
+            else:
+                s = await store.load(**load, known=known)  # type: ignore[arg-type]
             try:
                 result = use_case(s.engine)
             except Exception:
@@ -122,11 +128,25 @@ class RedisChatState:
             await asyncio.sleep(random.random() * 0.001 * min(max(retry, 0), 20))  # spread them
         raise Contention(f"gave up after {ATTEMPTS} conflicting attempts")
 
+    async def _load_riding(
+        self, ride: Ride, known: Mapping[str, str | None], load: dict[str, object]
+    ) -> Slice:
+        """The first load, with the charge's compare-and-set riding along; the limit answers
+        before the use case runs."""
+        try:
+            s: Slice = await self.store.load(**load, known=known, ride=ride.command)  # type: ignore[arg-type]
+        except BaseException:
+            self.rates.drop_ride(ride)
+            raise
+        await self.rates.settle_ride(ride, s.ridden)
+        return s
+
     async def enter_queue(
-        self, client_id: str | None, display_name: str | None
+        self, client_id: str | None, display_name: str | None, charge: Charge | None = None
     ) -> Outcome[QueueResult]:
         return await self._run(
             lambda e: e.enter_queue(client_id, display_name),
+            charge=charge,
             ids=[client_id],
             queue=True,
             serial=True,
@@ -134,10 +154,15 @@ class RedisChatState:
         )
 
     async def join_room(
-        self, room_id: str | None, display_name: str | None, client_id: str | None
+        self,
+        room_id: str | None,
+        display_name: str | None,
+        client_id: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[JoinResult]:
         return await self._run(
             lambda e: e.join_room(room_id, display_name, client_id),
+            charge=charge,
             ids=[client_id],
             rooms=[room_id],
             queue=True,
@@ -146,9 +171,16 @@ class RedisChatState:
         )
 
     async def send(
-        self, client_id: str, room_id: str | None, text: str, key: str | None
+        self,
+        client_id: str,
+        room_id: str | None,
+        text: str,
+        key: str | None,
+        charge: Charge | None = None,
     ) -> Outcome[SendResult]:
-        return await self._run(lambda e: e.send(client_id, room_id, text, key), ids=[client_id])
+        return await self._run(
+            lambda e: e.send(client_id, room_id, text, key), charge=charge, ids=[client_id]
+        )
 
     async def begin_wait(
         self, client_id: str, room_id: str | None, after: int | None, channel: str, receipts: bool

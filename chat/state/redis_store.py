@@ -56,6 +56,7 @@ class Slice:
     has_queue: bool = False
     has_serial: bool = False
     touch: set[str] = field(default_factory=set)  # rooms of loaded identities, not loaded
+    ridden: bytes | str | None = None  # the reply to the command that rode with the first read
     current: dict[str, str | None] = field(default_factory=dict)  # key -> value, if refused
     written: dict[str, str | None] = field(default_factory=dict)  # identities, rooms: landed
 
@@ -111,11 +112,13 @@ class RedisStore:
         members: bool = True,
         count: bool = False,
         known: Mapping[str, str | None] | None = None,
+        ride: Command | None = None,
     ) -> Slice:
         """The slice these name, closed over links: identities' rooms (unless not `follow`,
         when they are only kept alive), rooms' members (unless not `members`), the queue's
         people. Keys in `known` (what a refused commit found) are taken from there, unread:
-        a stale one only makes the commit refuse again."""
+        a stale one only makes the commit refuse again. `ride`: one more command to send with
+        the first read (a rate limit's compare-and-set); its reply is `Slice.ridden`."""
         k, engine, known = self.keys, self.new_engine(), known or {}
         s = Slice(engine)
         named_ids, named_rooms = {i for i in ids if i}, {r for r in rooms if r}
@@ -126,6 +129,9 @@ class RedisStore:
         id_list, room_list = sorted(named_ids), sorted(named_rooms)
         first: list[Command] = []
         names: list[str] = []
+        if ride is not None:
+            first.append(ride)
+            names.append("ride")
         if count:  # one round trip for what is named directly and the indexes
             first += [("ZCARD", k.seen), ("HLEN", k.labels)]
             names += ["online", "rooms_open"]
@@ -151,6 +157,7 @@ class RedisStore:
         got = dict(zip(names, await self.redis.pipeline(first), strict=True)) if names else {}
         if count:
             engine.online_base, engine.rooms_base = int(got["online"]), int(got["rooms_open"])
+        s.ridden = got.get("ride")
         objects = _merge(wanted, have, unknown, got.get("objects"))
         got["ids"], got["rooms"] = objects[: len(id_list)], objects[len(id_list) :]
         queued: dict[str, float] = {}
