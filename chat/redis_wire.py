@@ -251,9 +251,19 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
     async def __call__(self, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        return await self.after((), keys, args)
+
+    async def after(
+        self, first: Sequence[Command], keys: Sequence[Arg], args: Sequence[Arg]
+    ) -> Any:
+        """The script's reply, run right after the commands `first` in the same round trip
+        (theirs are dropped; sent twice if the server did not know the script, so they must
+        be safe to repeat)."""
         try:
-            return await self.wire.call("EVALSHA", self.sha, len(keys), *keys, *args)
+            run = ("EVALSHA", self.sha, len(keys), *keys, *args)
+            return (await self.wire.pipeline([*first, run]))[-1]
         except ResponseError as error:
             if not str(error).startswith("NOSCRIPT"):
                 raise
-        return await self.wire.call("EVAL", self.source, len(keys), *keys, *args)
+        run = ("EVAL", self.source, len(keys), *keys, *args)
+        return (await self.wire.pipeline([*first, run]))[-1]

@@ -125,6 +125,7 @@ async def test_a_commit_refused_by_another_process_retries_without_reading_again
         entries = (await p1.begin_wait(who, None, None, "bell", False)).value.entries
         got[who] = [e.text for e in entries or () if e.kind == "message"]
     assert got == {ann: ["from Ben"], ben: ["from Ann"]}  # both, once each
+    assert await redis.keys("*staged*") == []  # the refused commit's new values are gone
 
 
 async def parked_across(redis: Redis, room: str) -> tuple[RedisChatState, RedisChatState, Any]:

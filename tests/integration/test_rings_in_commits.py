@@ -4,6 +4,7 @@ another process lands with its commit or not at all, and the sender sends nothin
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -96,6 +97,8 @@ async def test_a_refused_commit_rings_nobody(url: str) -> None:
         assert joined
         channel = await p0.layer.new_channel(prefix=PREFIX)  # Ann's wait, on p0
         await p0.state.begin_wait(ann, None, joined[-1].id, channel, False)
+        key = p0.layer.prefix + p0.layer.non_local_name(channel)
+        await p1.redis.zadd(key, {b"an earlier ring, not popped yet": time.time()})
         commit, attempts = p1.state.store.commit, []
 
         async def refused_first(s: Any, current: bool = False, **kw: Any) -> bool:
@@ -107,13 +110,13 @@ async def test_a_refused_commit_rings_nobody(url: str) -> None:
         p1.state.store.commit = refused_first  # type: ignore[method-assign]
         sent = await p1.state.send(ben, None, "once", None)
         assert len(attempts) == 2 and sent.wake == ()  # refused, then landed with its ring
-        key = p0.layer.prefix + p0.layer.non_local_name(channel)
         rings = await p1.redis.zrange(key, 0, -1)
-        assert len(rings) == 1  # the refused attempt added none
-        ring = p0.layer.deserialize(rings[0])
+        assert len(rings) == 2  # the earlier one and this: the refused attempt added none
+        ring = p0.layer.deserialize(rings[1])
         assert ring["__asgi_channel__"] == channel and ring["type"] == "chat.ring"
         assert p1.state.store.keys.ident(ann) in ring["news"]  # what the send wrote for Ann
         assert 0 < await p1.redis.ttl(key) <= int(p0.layer.expiry)  # it expires by itself
+        assert await p1.redis.keys("*staged*") == []  # what both attempts staged is gone
     finally:
         await p0.close()
         await p1.close()
