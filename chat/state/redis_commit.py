@@ -85,15 +85,14 @@ end
 for _, r in ipairs(h.r) do
   local key, staged = KEYS[r[1]], KEYS[r[2]]
   redis.call('ZREMRANGEBYSCORE', key, 0, r[3])
-  if redis.call('ZCARD', key) < r[4] then
-    if redis.call('EXISTS', key) == 1 then
-      redis.call('ZUNIONSTORE', key, 2, key, staged, 'AGGREGATE', 'MIN')
-    else  -- the usual case (its process pops it empty): a blocked pop wakes on this too
-      redis.call('RENAME', staged, key)
-    end
-    redis.call('EXPIRE', key, r[5])
+  local count = redis.call('ZCARD', key)
+  if count == 0 then  -- the usual case (its process pops it empty): a blocked pop wakes too
+    redis.call('RENAME', staged, key)
+  elseif count < r[4] then
+    redis.call('ZUNIONSTORE', key, 2, key, staged, 'AGGREGATE', 'MIN')
   end
-  redis.call('DEL', staged)
+  if count > 0 then redis.call('DEL', staged) end
+  if count < r[4] then redis.call('EXPIRE', key, r[5]) end
 end
 return 1
 """
