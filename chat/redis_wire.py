@@ -251,19 +251,23 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
     async def __call__(self, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
-        return await self.after((), keys, args)
+        return await self.pipelined(keys, args)
 
-    async def after(
-        self, first: Sequence[Command], keys: Sequence[Arg], args: Sequence[Arg]
+    async def pipelined(
+        self,
+        keys: Sequence[Arg],
+        args: Sequence[Arg],
+        before: Sequence[Command] = (),
+        after: Sequence[Command] = (),
     ) -> Any:
-        """The script's reply, run right after the commands `first` in the same round trip
-        (theirs are dropped; sent twice if the server did not know the script, so they must
-        be safe to repeat)."""
+        """The script's reply, run between the commands `before` and `after` in one round
+        trip (their replies are dropped; all are sent again if the server did not know the
+        script, so they must be safe to repeat)."""
         try:
             run = ("EVALSHA", self.sha, len(keys), *keys, *args)
-            return (await self.wire.pipeline([*first, run]))[-1]
+            return (await self.wire.pipeline([*before, run, *after]))[len(before)]
         except ResponseError as error:
             if not str(error).startswith("NOSCRIPT"):
                 raise
         run = ("EVAL", self.source, len(keys), *keys, *args)
-        return (await self.wire.pipeline([*first, run]))[-1]
+        return (await self.wire.pipeline([*before, run, *after]))[len(before)]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chat.core.activity import WINDOW
 from chat.core.engine import ChatEngine
 from chat.layer import PackedRing
-from chat.redis_wire import RedisWire
+from chat.redis_wire import Command, RedisWire
 from chat.state import codec
 
 if TYPE_CHECKING:
@@ -34,19 +34,18 @@ Rings = Callable[[Mapping[str, str | None]], Sequence[PackedRing]]
 # Markers that no stored value (JSON or a number) can equal.
 MISSING, DELETE, SAME = "~missing", "~delete", "~same"
 
-STAGED_MS = 60_000  # a staged value outlives its commit's round trip by far, then expires
-# KEYS: the compared keys, then keys whose expiry is refreshed, then the other keys named by
-#       "ops", "w" and "r".
-# ARGV[1]: {"n": compared, "t": refreshed, "ttl": seconds, "ops": [[command, key index, args]],
+# KEYS: the compared keys, then the other keys named by "ops", "w" and "r".
+# ARGV[1]: {"n": compared, "ops": [[command, key index, args]],
 #           "w": per compared key, 0 to keep its value, -1 to delete it, or the index of the key
-#                its new value was staged under,
+#                its new value was staged under (with its expiry),
 #           "cur": whether a refusal returns the compared keys' values,
 #           "r": rings to add once written, [[key index, index of the key it was staged
-#                under (a sorted set of one), stale, capacity, expiry]]}
+#                under (a sorted set of one, with its expiry), stale, capacity, expiry]]}
 # ARGV[2..n+1]: SHA-1 digests of the values loaded ('~missing' for none).
 # Returns 1 once written; if any compared value differs, writes nothing (the staged values
 # go) and returns 0 or (with "cur") what the compared keys hold now, so the caller's next
-# attempt need not read them.
+# attempt need not read them. Expiries that only keep keys alive are renewed around the
+# script by plain commands: here each call inside Lua costs several µs.
 COMMIT = """
 local h = cjson.decode(ARGV[1])
 local n, w = h.n, h.w
@@ -71,12 +70,8 @@ if differs then
 end
 for i = 1, n do
   if w[i] == -1 then redis.call('DEL', KEYS[i])
-  else
-    if w[i] > 0 then redis.call('RENAME', KEYS[w[i]], KEYS[i]) end
-    redis.call('EXPIRE', KEYS[i], h.ttl)
-  end
+  elseif w[i] > 0 then redis.call('RENAME', KEYS[w[i]], KEYS[i]) end
 end
-for i = n + 1, n + h.t do redis.call('EXPIRE', KEYS[i], h.ttl) end
 for _, op in ipairs(h.ops) do
   local args = {op[1], KEYS[op[2]]}
   for j = 3, #op do args[#args + 1] = op[j] end
@@ -88,11 +83,13 @@ for _, r in ipairs(h.r) do
   local count = redis.call('ZCARD', key)
   if count == 0 then  -- the usual case (its process pops it empty): a blocked pop wakes too
     redis.call('RENAME', staged, key)
-  elseif count < r[4] then
-    redis.call('ZUNIONSTORE', key, 2, key, staged, 'AGGREGATE', 'MIN')
+  else
+    if count < r[4] then
+      redis.call('ZUNIONSTORE', key, 2, key, staged, 'AGGREGATE', 'MIN')
+      redis.call('EXPIRE', key, r[5])
+    end
+    redis.call('DEL', staged)
   end
-  if count > 0 then redis.call('DEL', staged) end
-  if count < r[4] then redis.call('EXPIRE', key, r[5]) end
 end
 return 1
 """
@@ -155,19 +152,22 @@ class Commits:
         if s.has_serial:
             new_serial = str(world.room_serial)
             compared.append((k.serial, s.serial, SAME if new_serial == s.serial else new_serial))
-        ops += self._counters(world)
+        counters, keep = self._counters(world)
+        ops += counters
         if not check and not ops and all(new == SAME for _, _, new in compared):
             s.written = {}
             return True
+        # Kept alive while used, whether or not the commit lands: not worth a call in Lua.
         kept = {op[1] for op in ops} & {k.seen, k.labels, k.sent}
-        ops += [["EXPIRE", name, str(self.ttl)] for name in sorted(kept)]  # kept while used
+        keep += [("EXPIRE", name, self.ttl) for name in sorted(kept)]
+        keep += [("EXPIRE", key, self.ttl) for key, _, new in compared if new == SAME]
+        keep += [("EXPIRE", k.room(r), self.ttl) for r in sorted(s.touch)]
         written = {
             key: (old if new == SAME else None if new == DELETE else new)
             for key, old, new in compared[:objects]
         }
         packed = rings(written) if rings is not None else []
-        touch = sorted(k.room(r) for r in s.touch)
-        landed = await self._run(compared, touch, ops, current, packed)
+        landed = await self._run(compared, ops, keep, current, packed)
         if landed == 1:
             s.written = written
         if isinstance(landed, list):
@@ -179,8 +179,11 @@ class Commits:
             return False
         return bool(landed)
 
-    def _counters(self, world: ChatEngine) -> list[list[Any]]:
-        k, ops = self.keys, []
+    def _counters(self, world: ChatEngine) -> tuple[list[list[Any]], list[Command]]:
+        """The counters' updates (with the commit) and their keys' expiries (beside it)."""
+        k = self.keys
+        ops: list[list[Any]] = []
+        keep: list[Command] = []
         if world.messages_sent:
             ops.append(["INCRBY", k.sent, str(world.messages_sent)])
         for bucket in world.activity.buckets:
@@ -189,18 +192,18 @@ class Commits:
                 ops.append(["HINCRBY", key, "messages", str(bucket.messages)])
             if bucket.online:
                 ops.append(["HSET", key, "online", str(bucket.online)])
-            ops.append(["EXPIRE", key, str(int(WINDOW * 2))])
-        return ops
+            keep.append(("EXPIRE", key, int(WINDOW * 2)))
+        return ops, keep
 
     async def _run(
         self,
         compared: list[tuple[str, str | None, str]],
-        touch: list[str],
         ops: list[list[Any]],
+        keep: list[Command],
         current: bool,
         rings: Sequence[PackedRing],
     ) -> int | list[bytes | str]:
-        keys = [key for key, _, _ in compared] + touch
+        keys = [key for key, _, _ in compared]
         index: dict[str, int] = {}
 
         def position(key: str) -> int:
@@ -214,27 +217,20 @@ class Commits:
         token, staging, w, r = os.urandom(8).hex(), [], [], []
         for j, g in enumerate(rings):
             staged = self.keys.staged(f"{token}:r{j}")
-            staging += [("ZADD", staged, g.score, g.body), ("PEXPIRE", staged, STAGED_MS)]
+            staging += [("ZADD", staged, g.score, g.body), ("EXPIRE", staged, g.expiry)]
             r.append([position(g.key), position(staged), g.stale, g.capacity, g.expiry])
         for i, (_, _, new) in enumerate(compared):
             if new in (SAME, DELETE):
                 w.append(0 if new == SAME else -1)
                 continue
             staged = self.keys.staged(f"{token}:{i}")
-            staging.append(("SET", staged, new, "PX", STAGED_MS))
+            staging.append(("SET", staged, new, "EX", self.ttl))
             w.append(position(staged))
-        header = {
-            "n": len(compared),
-            "t": len(touch),
-            "ttl": self.ttl,
-            "ops": ops,
-            "w": w,
-            "r": r,
-            "cur": current,
-        }
+        header = {"n": len(compared), "ops": ops, "w": w, "r": r, "cur": current}
         args: list[str | bytes] = [json.dumps(header)]
         args += [_digest(old) for _, old, _ in compared]
-        return await self.commit_script.after(staging, keys, args)  # type: ignore[no-any-return]
+        reply = await self.commit_script.pipelined(keys, args, before=staging, after=keep)
+        return reply  # type: ignore[no-any-return]
 
 
 def _digest(value: str | None) -> str:
