@@ -43,17 +43,10 @@ CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none
 
 
 def pack(commands: Sequence[Command]) -> bytes:
-    """Commands in the Redis protocol (RESP), ready to write."""
-    out: list[bytes] = []
-    for command in commands:
-        out.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            if isinstance(arg, str):
-                arg = arg.encode()
-            elif not isinstance(arg, bytes):
-                arg = repr(arg).encode()  # numbers: as redis-py writes them
-            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
+    """Commands in the Redis protocol (RESP), ready to write (hiredis packs each in C:
+    numbers as their `repr`, text as UTF-8, the same bytes redis-py writes)."""
+    # hiredis' stub types its argument as a 1-tuple; it takes any number of arguments.
+    return b"".join([hiredis.pack_command(tuple(command)) for command in commands])  # type: ignore[arg-type]
 
 
 def _unrefused(replies: list[Any]) -> list[Any]:
