@@ -14,8 +14,7 @@ from redis.asyncio import Redis
 from chat.core.errors import RateLimited
 from chat.core.limits import Charge, Rate
 from chat.redis_wire import RedisWire
-from chat.state.redis import RedisChatState
-from tests.integration.test_redis_state import CONFIG
+from tests.integration.test_redis_state import process
 from tests.redis_server import require_redis
 
 ADDRESS = Charge("address_send:203.0.113.9", Rate(1 / 60, 3, "messages from your address"))
@@ -26,12 +25,6 @@ async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(require_redis())
     yield client
     await client.aclose()
-
-
-def process(redis: Redis) -> RedisChatState:
-    kwargs = redis.connection_pool.connection_kwargs
-    wire = RedisWire(kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs["db"])
-    return RedisChatState(CONFIG, wire)
 
 
 def count_round_trips(wire: RedisWire) -> list[int]:

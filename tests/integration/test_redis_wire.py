@@ -80,6 +80,14 @@ async def test_a_script_runs_even_after_the_server_forgot_it(wire: RedisWire) ->
         await wire.script("return redis.call('NOSUCHCOMMAND')")([], [])
 
 
+async def test_a_script_between_other_commands_answers_for_itself(wire: RedisWire) -> None:
+    script = wire.script("return redis.call('GET', KEYS[1])")
+    await wire.call("SCRIPT", "FLUSH")  # its first try is refused: all of it goes again
+    before, after = [("SET", "k", "staged")], [("SET", "after", "1"), ("INCR", "n")]
+    assert await script.pipelined(["k"], [], before, after) == b"staged"
+    assert await wire.pipeline([("GET", "after"), ("GET", "n")]) == [b"1", b"2"]
+
+
 async def test_a_lost_connection_fails_the_calls_under_way_and_the_next_reconnects(
     wire: RedisWire,
 ) -> None:
