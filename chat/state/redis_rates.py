@@ -100,7 +100,7 @@ class RedisRates:
             if reply is None:
                 self._remember(name, ride.new)
                 return
-            self.known[name] = codec.text(reply) or ""  # what the key holds now
+            self._remember(name, codec.text(reply) or "")  # what the key holds now
             ask = Ask(ride.rate)
             await self._settle(name, [ask])
             await ask.answer
